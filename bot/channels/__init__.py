@@ -1,0 +1,1 @@
+"""Chat channels: each one parses updates, calls the answering service and renders its Answer."""

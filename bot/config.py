@@ -1,0 +1,251 @@
+"""config.yaml: loaded once into typed dataclasses and validated at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file, the key and the reason."""
+
+
+@dataclass
+class KnowledgeConfig:
+    dir: Path = Path("knowledge")
+    max_file_mb: float = 20.0
+
+
+@dataclass
+class IndexConfig:
+    dir: Path = Path("index")
+    keep_versions: int = 2
+
+
+@dataclass
+class EmbeddingConfig:
+    # "builtin" (built offline from knowledge/ at index time), a local folder, or a hub name
+    model: str = "builtin"
+    dim: int = 256  # builtin model only
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    segment_words: bool = False  # pyvi word segmentation before encoding (PhoBERT models)
+    max_seq_length: int = 256
+    batch_size: int = 64
+
+    def settings(self) -> dict:
+        """The settings that change the vectors: an index built with other settings is refused."""
+        return dataclasses.asdict(self) | {"batch_size": None}
+
+
+@dataclass
+class ChunkingConfig:
+    min_words: int = 80
+    max_words: int = 250
+
+
+@dataclass
+class RetrievalConfig:
+    top_k: int = 3
+    candidates: int = 100
+    max_per_document: int = 2
+    lexical_weight: float = 0.6
+    dense_weight: float = 0.4
+    doc_number_boost: float = 0.5
+    min_relevance: float = 0.3
+    max_question_chars: int = 1000
+
+
+@dataclass
+class WebhookConfig:
+    url: str = ""
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    path: str = "/telegram"
+
+
+@dataclass
+class TelegramConfig:
+    api_base_url: str = "https://api.telegram.org/bot"
+    api_base_file_url: str = "https://api.telegram.org/file/bot"
+    admin_ids: list[int] = field(default_factory=list)
+    webhook: WebhookConfig | None = None
+    max_upload_mb: float = 20.0
+
+
+@dataclass
+class ZaloWebhookConfig:
+    url: str = ""
+    listen: str = "127.0.0.1"
+    port: int = 8444
+    path: str = "/zalo"
+
+
+@dataclass
+class ZaloConfig:
+    api_base_url: str = "https://bot-api.zaloplatforms.com"
+    mode: str = "polling"
+    admin_ids: list[str] = field(default_factory=list)
+    webhook: ZaloWebhookConfig = field(default_factory=ZaloWebhookConfig)
+    polling_timeout: int = 30
+
+
+@dataclass
+class QueryLogConfig:
+    path: Path = Path("var/querylog.sqlite")
+
+
+@dataclass
+class Config:
+    knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    zalo: ZaloConfig = field(default_factory=ZaloConfig)
+    querylog: QueryLogConfig = field(default_factory=QueryLogConfig)
+    source: Path | None = None  # the file this was read from
+
+
+DEFAULT_CONFIG_NAME = "config.yaml"
+
+
+def _convert(value, tp, key: str, where: str):
+    """Convert a YAML value to the annotated type, or raise ConfigError naming the key."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, args[0], key, where)
+    if dataclasses.is_dataclass(tp):
+        if value is None:
+            return tp()
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: {key} must be a mapping, got {type(value).__name__}")
+        return _build(tp, value, key, where)
+    if origin is list:
+        (item_tp,) = typing.get_args(tp)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: {key} must be a list, got {value!r}")
+        return [_convert(v, item_tp, f"{key}[{i}]", where) for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: {key} must be a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} must be text, got {value!r}")
+        return value
+    if tp is Path:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where}: {key} must be a path, got {value!r}")
+        return Path(value)
+    raise ConfigError(f"{where}: {key}: unsupported type {tp}")  # pragma: no cover
+
+
+def _build(cls, data: dict, prefix: str, where: str):
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    unknown = sorted(set(map(str, data)) - names)
+    if unknown:
+        key = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise ConfigError(f"{where}: unknown key {key} (known: {', '.join(sorted(names))})")
+    kwargs = {}
+    for name, value in data.items():
+        key = f"{prefix}.{name}" if prefix else name
+        kwargs[name] = _convert(value, hints[name], key, where)
+    return cls(**kwargs)
+
+
+def _validate(cfg: Config, where: str) -> None:
+    def need(ok: bool, key: str, rule: str, value) -> None:
+        if not ok:
+            raise ConfigError(f"{where}: {key} must be {rule}, got {value!r}")
+
+    r = cfg.retrieval
+    need(r.top_k >= 1, "retrieval.top_k", ">= 1", r.top_k)
+    need(r.candidates >= r.top_k, "retrieval.candidates", ">= retrieval.top_k", r.candidates)
+    need(r.max_per_document >= 1, "retrieval.max_per_document", ">= 1", r.max_per_document)
+    need(r.lexical_weight >= 0, "retrieval.lexical_weight", ">= 0", r.lexical_weight)
+    need(r.dense_weight >= 0, "retrieval.dense_weight", ">= 0", r.dense_weight)
+    need(r.lexical_weight + r.dense_weight > 0, "retrieval.lexical_weight + dense_weight", "> 0",
+         r.lexical_weight + r.dense_weight)
+    need(0 <= r.min_relevance <= 1, "retrieval.min_relevance", "between 0 and 1", r.min_relevance)
+    need(r.max_question_chars >= 20, "retrieval.max_question_chars", ">= 20", r.max_question_chars)
+    c = cfg.chunking
+    need(c.min_words >= 1, "chunking.min_words", ">= 1", c.min_words)
+    need(c.max_words >= c.min_words, "chunking.max_words", ">= chunking.min_words", c.max_words)
+    e = cfg.embedding
+    need(bool(e.model.strip()), "embedding.model", "'builtin', a folder or a model name", e.model)
+    need(8 <= e.dim <= 4096, "embedding.dim", "between 8 and 4096", e.dim)
+    need(e.max_seq_length >= 8, "embedding.max_seq_length", ">= 8", e.max_seq_length)
+    need(e.batch_size >= 1, "embedding.batch_size", ">= 1", e.batch_size)
+    need(cfg.index.keep_versions >= 2, "index.keep_versions", ">= 2 (the current and the previous)",
+         cfg.index.keep_versions)
+    need(cfg.knowledge.max_file_mb > 0, "knowledge.max_file_mb", "> 0", cfg.knowledge.max_file_mb)
+    need(cfg.zalo.mode in ("polling", "webhook"), "zalo.mode", "polling or webhook", cfg.zalo.mode)
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read and validate a config file; relative paths in it are taken from the file's folder.
+
+    Without a path, ./config.yaml is used when it exists, otherwise the defaults.
+    """
+    if path is None:
+        candidate = Path(DEFAULT_CONFIG_NAME)
+        if not candidate.exists():
+            cfg = Config()
+            _validate(cfg, "defaults")
+            return _resolve(cfg, Path.cwd())
+        path = candidate
+    path = Path(path)
+    where = str(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: cannot read config file: {exc}") from None
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML{at}: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: the top level must be a mapping of sections, got {type(data).__name__}")
+    cfg = _build(Config, data, "", where)
+    _validate(cfg, where)
+    cfg.source = path.resolve()
+    return _resolve(cfg, path.resolve().parent)
+
+
+def _resolve(cfg: Config, base: Path) -> Config:
+    for section, attr in ((cfg.knowledge, "dir"), (cfg.index, "dir"), (cfg.querylog, "path")):
+        value = getattr(section, attr)
+        if not value.is_absolute():
+            setattr(section, attr, (base / value).resolve())
+    return cfg

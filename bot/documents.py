@@ -1,0 +1,212 @@
+"""Reading knowledge/: files -> Document values; bad files are reported with a reason and skipped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot import docnumbers
+from bot.models import Document, Failure
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_EXTENSIONS = (".md", ".markdown", ".txt", ".jsonl")
+_ID_RE = re.compile(r"^[\w][\w.\-]*$")
+_FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+_KNOWN_FIELDS = ("id", "title", "doc_number", "doc_type", "issuer", "issued", "source_url", "complete")
+
+
+class DocumentError(Exception):
+    """One document cannot be used; `reason` says why in one line."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass
+class LoadResult:
+    documents: list[Document] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+
+def is_document_file(path: Path) -> bool:
+    """Files that are not documents: hidden ones, README*, names starting with '_' (lists, notes)."""
+    name = path.name
+    return not (name.startswith(".") or name.startswith("_") or name.upper().startswith("README"))
+
+
+def load_knowledge(root: Path, *, max_file_mb: float = 20.0) -> LoadResult:
+    """Load every document under `root` (recursively, in path order)."""
+    root = Path(root)
+    result = LoadResult()
+    if not root.is_dir():
+        raise DocumentError(str(root), "knowledge folder not found")
+    seen: dict[str, str] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel_parts = path.relative_to(root).parts
+        if any(part.startswith(".") for part in rel_parts) or not is_document_file(path):
+            continue
+        rel = str(path.relative_to(root))
+        try:
+            docs = load_file(path, rel=rel, max_file_mb=max_file_mb)
+        except DocumentError as exc:
+            result.failures.append(Failure(exc.path, exc.reason))
+            log.warning("skipped %s: %s", exc.path, exc.reason)
+            continue
+        for doc, where in docs:
+            if isinstance(doc, Failure):
+                result.failures.append(doc)
+                log.warning("skipped %s: %s", doc.path, doc.reason)
+                continue
+            if doc.doc_id in seen:
+                reason = f"duplicate id '{doc.doc_id}' (already used by {seen[doc.doc_id]})"
+                result.failures.append(Failure(where, reason))
+                log.warning("skipped %s: %s", where, reason)
+                continue
+            seen[doc.doc_id] = where
+            result.documents.append(doc)
+    return result
+
+
+def load_file(path: Path, *, rel: str | None = None, max_file_mb: float = 20.0
+              ) -> list[tuple[Document | Failure, str]]:
+    """Load one file; returns (document or per-line failure, where) pairs. Raises DocumentError."""
+    rel = rel or path.name
+    ext = path.suffix.lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        raise DocumentError(rel, f"unsupported file type '{ext or path.name}' "
+                                 f"(accepted: {', '.join(SUPPORTED_EXTENSIONS)})")
+    size = path.stat().st_size
+    if size > max_file_mb * 1024 * 1024:
+        raise DocumentError(rel, f"file is {size / 1048576:.1f} MB, larger than knowledge.max_file_mb "
+                                 f"({max_file_mb:g} MB)")
+    text = _decode(path.read_bytes(), rel)
+    if ext == ".jsonl":
+        return _load_jsonl(text, rel)
+    if ext == ".txt":
+        return [(_load_txt(text, rel, path.stem), rel)]
+    return [(_load_markdown(text, rel, path.stem), rel)]
+
+
+def _decode(data: bytes, rel: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise DocumentError(rel, "binary file (contains NUL bytes), not a text document")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(rel, f"not UTF-8 text (undecodable byte at offset {exc.start}); "
+                                 "save the file as UTF-8") from None
+
+
+def _load_markdown(text: str, rel: str, stem: str) -> Document:
+    meta: dict = {}
+    body = text
+    if text.startswith("---"):
+        match = _FRONT_MATTER_RE.match(text)
+        if not match:
+            raise DocumentError(rel, "front matter starts with '---' but has no closing '---' line")
+        try:
+            meta = yaml.safe_load(match.group(1))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 2}" if mark is not None else ""
+            raise DocumentError(rel, f"invalid YAML front matter{at}: "
+                                     f"{getattr(exc, 'problem', None) or exc}") from None
+        if meta is None:
+            meta = {}
+        if not isinstance(meta, dict):
+            raise DocumentError(rel, "front matter must be a mapping of fields (id: ..., title: ...)")
+        if "id" not in meta:
+            raise DocumentError(rel, "front matter has no 'id'")
+        body = text[match.end():]
+    else:
+        meta = {"id": stem}
+    if not meta.get("title"):
+        heading = re.search(r"^#\s+(.+)$", body, re.M)
+        if heading:
+            meta["title"] = heading.group(1).strip()
+    return _make_document(meta, body, rel)
+
+
+def _load_txt(text: str, rel: str, stem: str) -> Document:
+    lines = text.splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        raise DocumentError(rel, "empty file")
+    return _make_document({"id": stem, "title": lines[0].strip()}, "\n".join(lines[1:]), rel)
+
+
+def _load_jsonl(text: str, rel: str) -> list[tuple[Document | Failure, str]]:
+    out: list[tuple[Document | Failure, str]] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{rel}:{lineno}"
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise DocumentError(where, "a line must be a JSON object with id, title and text")
+            if "id" not in record:
+                raise DocumentError(where, "no 'id'")
+            meta = {k: v for k, v in record.items() if k != "text"}
+            out.append((_make_document(meta, record.get("text") or "", where), where))
+        except json.JSONDecodeError as exc:
+            out.append((Failure(where, f"invalid JSON: {exc.msg} at column {exc.colno}"), where))
+        except DocumentError as exc:
+            out.append((Failure(exc.path, exc.reason), where))
+    if not out:
+        raise DocumentError(rel, "empty file")
+    return out
+
+
+def _text_field(meta: dict, name: str, rel: str) -> str:
+    value = meta.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value).strip()
+    raise DocumentError(rel, f"field '{name}' must be text, got {type(value).__name__}")
+
+
+def _make_document(meta: dict, body: str, rel: str) -> Document:
+    doc_id = _text_field(meta, "id", rel)
+    if not doc_id:
+        raise DocumentError(rel, "empty 'id'")
+    if not _ID_RE.match(doc_id):
+        raise DocumentError(rel, f"id '{doc_id}' may hold only letters, digits, '.', '_' and '-'")
+    title = _text_field(meta, "title", rel)
+    if not title:
+        raise DocumentError(rel, "missing title")
+    if not body.strip():
+        raise DocumentError(rel, "empty body (no text after the front matter)")
+    raw_number = _text_field(meta, "doc_number", rel)
+    doc_number = (docnumbers.canonical(raw_number) or raw_number) if raw_number else ""
+    issued = _text_field(meta, "issued", rel)
+    if issued and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", issued):
+        raise DocumentError(rel, f"issued '{issued}' is not a date like 2016-05-15")
+    complete = meta.get("complete")
+    if complete is not None and not isinstance(complete, bool):
+        complete = str(complete).strip().lower() in ("yes", "true", "1")
+    return Document(
+        doc_id=doc_id,
+        title=title,
+        text=body.strip("\n"),
+        doc_number=doc_number,
+        doc_type=_text_field(meta, "doc_type", rel),
+        issuer=_text_field(meta, "issuer", rel),
+        issued=issued,
+        source_url=_text_field(meta, "source_url", rel),
+        complete=complete,
+        path=rel,
+    )

@@ -1,0 +1,182 @@
+"""Every Vietnamese string a user reads, in one place so it can be reviewed together.
+
+Sections: core (answers, CLI), Telegram, Zalo. Add new strings to the section of their channel.
+"""
+
+# ---------------------------------------------------------------- core (answers, CLI)
+
+EMPTY_QUESTION = "Bạn chưa nhập câu hỏi. Hãy gõ câu hỏi về văn bản, ví dụ: “Chỉ thị 05 yêu cầu gì?”"
+NO_WORDS = ("Câu hỏi chỉ có ký hiệu hoặc biểu tượng, không có từ nào để tìm. "
+            "Hãy gõ câu hỏi bằng chữ, ví dụ: “Kết luận 21 về nội dung gì?”")
+TOO_LONG = ("Câu hỏi quá dài ({length} ký tự, tối đa {limit}). "
+            "Hãy hỏi ngắn gọn về một ý, ví dụ: “Quy định 37 cấm đảng viên làm gì?”")
+NOT_FOUND = ("Không tìm thấy đoạn văn bản nào đủ liên quan đến câu hỏi này trong kho văn bản hiện có. "
+             "Bạn có thể hỏi theo số hiệu văn bản (ví dụ: “Chỉ thị 05-CT/TW”, “Kết luận 21”) "
+             "hoặc dùng từ ngữ có trong văn bản.")
+NO_MORE = "Không còn đoạn văn bản liên quan nào khác cho câu hỏi này."
+NOT_VIETNAMESE = ("Bot chỉ trả lời câu hỏi bằng tiếng Việt về các văn bản của Đảng. "
+                  "Hãy hỏi bằng tiếng Việt, ví dụ: “Chỉ thị 05 yêu cầu gì?”")
+DOCUMENT_NOT_INDEXED = ("Kho chưa có toàn văn {number}; dưới đây là các bài viết có nhắc đến văn bản này.")
+DOCUMENT_UNKNOWN = "Không tìm thấy văn bản {number} trong kho, cũng không có bài viết nào nhắc đến."
+INDEX_MISSING = "Chưa có chỉ mục. Hãy chạy: directive-bot index"
+SERVICE_UNAVAILABLE = "Hệ thống tra cứu đang tạm gián đoạn, xin vui lòng thử lại sau ít phút."
+
+# reference line labels
+LABEL_NUMBER = "Số hiệu"
+LABEL_ISSUED = "Ngày"
+LABEL_ISSUER = "Cơ quan"
+LABEL_SECTION = "Mục"
+LABEL_SOURCE = "Nguồn"
+LABEL_INCOMPLETE = "(bản trích, không đầy đủ)"
+SECTION_OPENING = "Phần mở đầu"
+
+DOC_TYPE_NAMES = {
+    "chi-thi": "Chỉ thị",
+    "ket-luan": "Kết luận",
+    "nghi-quyet": "Nghị quyết",
+    "quy-dinh": "Quy định",
+    "quyet-dinh": "Quyết định",
+    "huong-dan": "Hướng dẫn",
+    "ke-hoach": "Kế hoạch",
+    "thong-bao": "Thông báo",
+    "tin-tuc": "Tin tức, bài viết",
+}
+
+DOCUMENT_HEADER = "Văn bản"
+SUGGESTIONS = "Gợi ý hỏi theo số hiệu: "
+CHAT_MORE_HINT = "(Gõ “thêm” để xem các đoạn tiếp theo.)"
+CHAT_PROMPT = "Hỏi về văn bản (gõ “thoát” hoặc Ctrl-D để dừng): "
+CHAT_WELCOME = "directive-bot — tra cứu chỉ thị, kết luận, quy định của Đảng. Kho có {documents} văn bản, {passages} đoạn."
+CHAT_BYE = "Tạm biệt."
+
+# ---------------------------------------------------------------- Telegram
+# Strings marked (HTML) are sent with parse_mode HTML: placeholders are filled with escaped text.
+
+TG_START = ("Xin chào! Tôi tra cứu các chỉ thị, kết luận, quy định, nghị quyết của Đảng và trả lời "
+            "bằng đoạn văn bản gốc kèm số hiệu, ngày ban hành, cơ quan ban hành và mục.\n"
+            "Kho hiện có {documents} văn bản ({passages} đoạn).\n\n"
+            "Hãy gõ câu hỏi, ví dụ:\n"
+            "• Chỉ thị 05 yêu cầu gì?\n"
+            "• Quy định 37 đảng viên không được làm gì?\n"
+            "• Kết luận 21 về nội dung gì?\n\n"
+            "Gõ /help để xem hướng dẫn.")
+TG_HELP = ("Cách dùng:\n"
+           "• Trong chat riêng: gõ câu hỏi bất kỳ (có dấu hoặc không dấu).\n"
+           "• Trong nhóm: /hoi <câu hỏi>, nhắc tên bot, hoặc trả lời tin nhắn của bot.\n"
+           "• /vanban <số hiệu> — thông tin một văn bản, ví dụ: /vanban 05-CT/TW\n"
+           "• /danhsach — danh sách văn bản trong kho\n"
+           "• Nút “Xem thêm” cho kết quả tiếp theo, “Toàn văn” để đọc cả mục, 👍/👎 để góp ý.\n"
+           "• Ở chat bất kỳ, gõ @{username} <câu hỏi> để chia sẻ đoạn văn bản.")
+TG_HELP_ADMIN = ("\n\nQuản trị viên: /reindex (lập chỉ mục lại), /thongke (thống kê), "
+                 "gửi tệp .md hoặc .txt để thêm văn bản vào kho.")
+TG_COMMANDS = {
+    "start": "Giới thiệu và câu hỏi mẫu",
+    "help": "Hướng dẫn sử dụng",
+    "hoi": "Đặt câu hỏi (dùng được trong nhóm)",
+    "vanban": "Thông tin một văn bản theo số hiệu",
+    "danhsach": "Danh sách văn bản trong kho",
+}
+TG_ADMIN_COMMANDS = {
+    "reindex": "Lập chỉ mục lại kho văn bản",
+    "thongke": "Thống kê câu hỏi và chỉ mục",
+}
+TG_HOI_USAGE = "Hãy gõ câu hỏi sau lệnh, ví dụ: /hoi Chỉ thị 05 yêu cầu gì?"
+TG_VANBAN_USAGE = "Hãy gõ số hiệu văn bản sau lệnh, ví dụ: /vanban 05-CT/TW hoặc /vanban kết luận 21"
+TG_NON_TEXT = "Tôi chỉ đọc được câu hỏi bằng chữ. Hãy gõ câu hỏi, ví dụ: “Chỉ thị 05 yêu cầu gì?”"
+TG_QUESTION_CUT = "(Câu hỏi dài hơn {limit} ký tự nên chỉ {limit} ký tự đầu được dùng để tra cứu.)"
+TG_RATE_LIMITED = "Bạn đang hỏi quá nhanh. Vui lòng đợi {seconds} giây rồi hỏi tiếp."
+TG_MORE_HEADER = "Kết quả tiếp theo ({first}–{last}):"  # (HTML)
+TG_BUTTON_MORE = "Xem thêm"
+TG_BUTTON_FULL = "Toàn văn"
+TG_BUTTON_FULL_N = "Toàn văn {n}"
+TG_BUTTON_SHARE = "Chia sẻ"
+TG_BUTTON_READ = "Đọc văn bản"
+TG_BUTTON_PREV = "« Trước"
+TG_BUTTON_NEXT = "Sau »"
+TG_BUTTON_UP = "👍"
+TG_BUTTON_DOWN = "👎"
+TG_FEEDBACK_THANKS = "Cảm ơn bạn đã góp ý!"
+TG_BUTTON_EXPIRED = "Nút này đã hết hạn. Hãy gửi lại câu hỏi."
+TG_PASSAGE_GONE = "Đoạn này không còn trong kho (kho vừa được cập nhật). Hãy hỏi lại."
+TG_DOCUMENT_LIST = "Danh sách văn bản trong kho ({count} văn bản, trang {page}/{pages}):"  # (HTML)
+TG_DOCUMENT_LIST_EMPTY = "Kho chưa có văn bản nào."
+TG_DOC_TYPE_OTHER = "Văn bản khác"
+TG_CARD_SECTIONS = "Các mục:"
+TG_CARD_MENTIONS = "Các bài viết nhắc đến văn bản này:"
+TG_ADMIN_ONLY = "Xin lỗi, lệnh này chỉ dành cho quản trị viên của bot. Không có gì được thay đổi."
+TG_UPLOAD_ADMIN_ONLY = ("Xin lỗi, chỉ quản trị viên mới được thêm văn bản vào kho. "
+                        "Tệp của bạn không được lưu; bạn có thể gửi câu hỏi bằng chữ.")
+TG_UPLOAD_BAD_TYPE = ("Tệp “{name}” không được nhận: bot chỉ nhận văn bản dạng .md hoặc .txt (mã hoá UTF-8). "
+                      "Kho không thay đổi.")
+TG_UPLOAD_TOO_BIG = "Tệp “{name}” quá lớn ({size:.1f} MB, tối đa {limit:g} MB). Kho không thay đổi."
+TG_UPLOAD_NOT_TEXT = ("Tệp “{name}” không phải văn bản UTF-8 hợp lệ nên không được lưu. "
+                      "Hãy lưu lại tệp với mã hoá UTF-8 rồi gửi lại. Kho không thay đổi.")
+TG_UPLOAD_SAVED = "Đã lưu “{name}” vào kho, đang lập chỉ mục…"
+TG_REINDEX_STARTED = "Đang lập chỉ mục lại kho văn bản…"
+TG_REINDEX_BUSY = "Đang có một lượt lập chỉ mục khác chạy, vui lòng đợi rồi thử lại."
+TG_REINDEX_FAILED = "Lập chỉ mục không thành công: {reason}\nChỉ mục cũ vẫn đang được dùng."
+TG_REPORT_DONE = "Đã lập chỉ mục phiên bản {version}: {documents} văn bản, {passages} đoạn ({seconds:.1f} giây)."
+TG_REPORT_ADDED = "Thêm mới ({count}):"
+TG_REPORT_CHANGED = "Thay đổi ({count}):"
+TG_REPORT_REMOVED = "Gỡ bỏ ({count}):"
+TG_REPORT_FAILED = "Lỗi ({count}):"
+TG_REPORT_UNCHANGED = "Không đổi: {count} văn bản."
+TG_REPORT_REBUILT = "Lập lại toàn bộ: {reason}"
+TG_STATS_TITLE = "Thống kê"
+TG_STATS_QUESTIONS = "Số câu hỏi: {questions}"
+TG_STATS_NOT_FOUND = "Không tìm thấy: {not_found} ({share:.0%})"
+TG_STATS_CHANNELS = "Theo kênh: {channels}"
+TG_STATS_UNANSWERED = "Câu hỏi chưa trả lời được nhiều nhất:"
+TG_STATS_FEEDBACK = "Góp ý: 👍 {up} · 👎 {down}"
+TG_STATS_INDEX = ("Chỉ mục: phiên bản {version} (lập lúc {built_at}), {documents} văn bản, {passages} đoạn, "
+                  "{size}, mô hình {model} ({dim} chiều)")
+TG_STATS_NO_INDEX = "Chỉ mục: chưa có"
+
+# ---------------------------------------------------------------- Zalo
+
+ZALO_HELP = (
+    "Cách dùng:\n"
+    "• Gõ câu hỏi, ví dụ: Chỉ thị 05 yêu cầu gì?\n"
+    "• /hoi <câu hỏi>: hỏi (trong nhóm, dùng /hoi hoặc nhắc tên bot)\n"
+    "• /vanban <số hiệu>: thông tin một văn bản, ví dụ: /vanban 05-CT/TW\n"
+    "• /danhsach: danh sách văn bản trong kho\n"
+    "Sau mỗi câu trả lời: gõ “thêm” để xem thêm kết quả, hoặc “1”, “2”, “3” để đọc toàn văn đoạn tương ứng."
+)
+ZALO_WELCOME = ("Xin chào! Bot tra cứu chỉ thị, kết luận, quy định của Đảng và trả lời bằng trích đoạn "
+                "kèm số hiệu, ngày ban hành, cơ quan ban hành và nguồn.\n\n" + ZALO_HELP)
+ZALO_HELP_ADMIN = "Quản trị: /reindex để cập nhật chỉ mục, /thongke để xem thống kê câu hỏi."
+ZALO_RESULTS_HEADER = "Kết quả {first}–{last} cho: {question}"
+ZALO_MORE_HINT = "Gõ “thêm” để xem thêm kết quả."
+ZALO_FULL_HINT = "Gõ {choices} để đọc toàn văn đoạn tương ứng."
+ZALO_CHOICES_OR = "hoặc"
+ZALO_GROUP_HINT = "Trong nhóm, hãy nhắc tên bot trước, ví dụ: @{name} thêm"
+ZALO_NO_SESSION = ("Không có câu hỏi nào đang xem (kết quả chỉ được giữ {minutes} phút). "
+                   "Hãy gửi lại câu hỏi.")
+ZALO_NO_MORE = "Đã hết kết quả cho câu hỏi này. Hãy hỏi theo cách khác hoặc nêu số hiệu văn bản."
+ZALO_BAD_CHOICE = "Chỉ có các đoạn từ 1 đến {count}. Hãy gõ một số trong khoảng đó."
+ZALO_PASSAGE_GONE = "Đoạn này không còn trong chỉ mục (kho vừa được cập nhật). Hãy gửi lại câu hỏi."
+ZALO_FULL_HEADER = "Toàn văn đoạn {choice}:"
+ZALO_HOI_USAGE = "Hãy gõ câu hỏi sau /hoi, ví dụ: /hoi Chỉ thị 05 yêu cầu gì?"
+ZALO_VANBAN_USAGE = "Hãy gõ số hiệu sau /vanban, ví dụ: /vanban 05-CT/TW"
+ZALO_VANBAN_NOT_A_NUMBER = "Không nhận ra số hiệu “{text}”. Ví dụ: /vanban 05-CT/TW hoặc /vanban kết luận 21"
+ZALO_DOCUMENT_HEADER = "Văn bản {number} trong kho:"
+ZALO_MENTIONS_HEADER = "Bài viết nhắc đến {number}:"
+ZALO_DOCUMENTS_HEADER = "Kho có {count} văn bản:"
+ZALO_DOCUMENTS_EMPTY = "Kho chưa có văn bản nào."
+ZALO_UNKNOWN_COMMAND = "Không có lệnh {command}. Gõ /help để xem các lệnh."
+ZALO_ADMIN_ONLY = "Lệnh {command} chỉ dành cho quản trị viên."
+ZALO_REINDEX_STARTED = "Đang cập nhật chỉ mục, vui lòng chờ…"
+ZALO_REINDEX_BUSY = "Một lần cập nhật chỉ mục đang chạy; hãy chờ xong rồi thử lại."
+ZALO_REINDEX_DONE = ("Đã cập nhật chỉ mục {version}: {documents} văn bản, {passages} đoạn "
+                     "(thêm {added}, sửa {changed}, xoá {removed}, giữ nguyên {unchanged}; {seconds:.0f} giây).")
+ZALO_REINDEX_FAILURES = "Không đọc được {count} tệp:"
+ZALO_REINDEX_ERROR = "Cập nhật chỉ mục thất bại: {reason}. Chỉ mục cũ vẫn đang được dùng."
+ZALO_STATS = ("Thống kê câu hỏi: {questions} câu, {not_found} câu không tìm thấy ({share:.0%}).\n"
+              "Theo kênh: {channels}\n"
+              "Phản hồi: {up} hữu ích, {down} không hữu ích.\n"
+              "Chỉ mục {version} ({built_at}): {documents} văn bản, {passages} đoạn, mô hình {model}.")
+ZALO_STATS_UNANSWERED = "Câu hỏi chưa tìm thấy nhiều nhất:"
+ZALO_IMAGE = "Bot chưa đọc được hình ảnh. Hãy gõ câu hỏi bằng chữ, ví dụ: Chỉ thị 05 yêu cầu gì?"
+ZALO_STICKER = "Cảm ơn bạn! Hãy gõ câu hỏi về văn bản của Đảng, ví dụ: Kết luận 21 về nội dung gì?"
+ZALO_UNSUPPORTED = "Bot chỉ đọc được tin nhắn chữ. Hãy gõ câu hỏi, ví dụ: Quy định 37 cấm đảng viên làm gì?"
+ZALO_SUGGESTIONS = "Gợi ý:"

@@ -1,0 +1,134 @@
+"""Values that travel between layers: documents, passages, references, hits and answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document as loaded from knowledge/."""
+
+    doc_id: str
+    title: str
+    text: str  # body without front matter
+    doc_number: str = ""  # canonical number, e.g. "05-CT/TW"; "" for news articles
+    doc_type: str = ""  # chi-thi, ket-luan, quy-dinh, nghi-quyet, tin-tuc, ...
+    issuer: str = ""
+    issued: str = ""  # ISO date "2016-05-15" or ""
+    source_url: str = ""
+    complete: bool | None = None
+    path: str = ""  # path relative to the knowledge folder
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable piece of a document (80-250 words), with its section path."""
+
+    passage_id: str  # "<doc_id>#<ordinal>"
+    doc_id: str
+    ordinal: int
+    section: str  # e.g. "I. Mục đích > 1. ..."; "" when the document has no headings
+    text: str
+    doc_numbers: tuple[str, ...] = ()  # canonical numbers (docnumbers) mentioned in the passage
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Everything needed to cite a passage: số hiệu, tiêu đề, ngày, cơ quan, mục, nguồn."""
+
+    doc_id: str
+    title: str
+    doc_number: str = ""
+    doc_type: str = ""
+    issuer: str = ""
+    issued: str = ""
+    section: str = ""
+    source_url: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage with its reference, its score and the spans to highlight."""
+
+    passage_id: str
+    doc_id: str
+    text: str
+    reference: Reference
+    score: float
+    lexical: float = 0.0
+    dense: float = 0.0
+    # (start, end) character offsets in `text` of words that matched the question
+    highlights: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class DocumentCard:
+    """What the bot knows about one document number: the document itself or the passages that cite it."""
+
+    doc_number: str  # canonical form
+    documents: tuple[Reference, ...] = ()  # indexed documents carrying this number
+    mentions: tuple[Hit, ...] = ()  # passages of other documents that mention it
+
+
+AnswerStatus = Literal["found", "not_found", "invalid"]
+
+
+@dataclass
+class Answer:
+    """The service's reply to one question; every channel renders this one value."""
+
+    question: str
+    status: AnswerStatus
+    hits: list[Hit] = field(default_factory=list)
+    # Vietnamese text to show when status is not "found" (why, and how to ask better)
+    message: str = ""
+    suggestions: list[str] = field(default_factory=list)
+    # the document a number in the question refers to, when the question names one
+    document: DocumentCard | None = None
+    offset: int = 0  # index of hits[0] in the full ranking ("Xem thêm" pages)
+    has_more: bool = False
+    index_version: str = ""
+
+    @property
+    def found(self) -> bool:
+        return self.status == "found"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A document that could not be indexed, and why (shown to admins)."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class IndexReport:
+    """The summary of one index build."""
+
+    version: str = ""
+    documents: int = 0
+    passages: int = 0
+    added: list[str] = field(default_factory=list)  # document ids
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    embedded_passages: int = 0  # passages that had to be embedded (the rest were reused)
+    seconds: float = 0.0
+    rebuilt_reason: str = ""  # why everything was rebuilt (model changed, first build, ...)
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What is being served now."""
+
+    version: str
+    built_at: str
+    documents: int
+    passages: int
+    model: str
+    dim: int
+    size_bytes: int = 0

@@ -1,0 +1,264 @@
+"""Hybrid retrieval over one index version: bm25s on Vietnamese-aware tokens + dense FAISS, fused by weight."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot import docnumbers, vietnamese
+from bot.config import Config
+from bot.index import MANIFEST, FORMAT_VERSION, IndexUnavailable, file_digest
+from bot.models import Document, Passage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One ranked passage: its position in the index and the parts of its score."""
+
+    idx: int
+    score: float
+    lexical: float
+    dense: float
+    boosted: bool = False
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """The question as the index sees it."""
+
+    normalized: str
+    folded_tokens: list[str]
+    accented_tokens: list[str]  # empty when the question has no diacritics
+    words: list[str]  # unigrams to highlight and to measure coverage with
+    doc_keys: list[str]  # docnumbers keys named in the question
+
+
+class Retriever:
+    """A loaded, read-only index version. Thread-safe for concurrent searches."""
+
+    def __init__(self, folder: Path, manifest: dict, documents: dict[str, Document],
+                 passages: list[Passage], lexical_accented, lexical_folded, df: dict[str, int],
+                 dense_index, embedder, config: Config):
+        self.folder = folder
+        self.manifest = manifest
+        self.version = manifest["version"]
+        self.documents = documents
+        self.passages = passages
+        self._lex_acc = lexical_accented
+        self._lex_fold = lexical_folded
+        self._df = df
+        self._dense = dense_index
+        self.embedder = embedder
+        self.config = config
+        self.size = len(passages)
+        self._token_cache: dict[int, frozenset[str]] = {}  # passage -> folded tokens (relevance)
+        # document-number keys -> the documents carrying them / the passages mentioning them
+        self.doc_keys: dict[str, list[str]] = {}
+        self.number_names: dict[str, str] = {}  # key -> canonical number to show
+        for doc in documents.values():
+            key = docnumbers.doc_key(doc.doc_number) if doc.doc_number else None
+            if key:
+                self.doc_keys.setdefault(key, []).append(doc.doc_id)
+                self.number_names[key] = doc.doc_number
+        self.doc_passages: dict[str, list[int]] = {}
+        for i, p in enumerate(passages):
+            self.doc_passages.setdefault(p.doc_id, []).append(i)
+        self.mentions: dict[str, list[int]] = {}
+        for i, p in enumerate(passages):
+            for number in p.doc_numbers:
+                key = docnumbers.doc_key(number)
+                if key:
+                    self.mentions.setdefault(key, []).append(i)
+                    self.number_names.setdefault(key, number)
+        self.by_passage_id = {p.passage_id: i for i, p in enumerate(passages)}
+
+    # -------------------------------------------------------------- loading
+
+    @classmethod
+    def load(cls, folder: Path, config: Config, *, verify_files: bool = True) -> "Retriever":
+        import bm25s
+        import faiss
+
+        from bot.embedding import Embedder, EmbeddingError
+
+        folder = Path(folder)
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexUnavailable(f"{folder}: {MANIFEST} is missing; run `directive-bot index`") from None
+        except (OSError, ValueError) as exc:
+            raise IndexUnavailable(f"{folder}/{MANIFEST} is unreadable ({exc}); run `directive-bot index`") from None
+        if manifest.get("format") != FORMAT_VERSION:
+            raise IndexUnavailable(f"{folder}: index format {manifest.get('format')} is not {FORMAT_VERSION}; "
+                                   "run `directive-bot index` to rebuild")
+        want = config.embedding
+        if manifest.get("model") != want.model or manifest.get("model_settings") != want.settings():
+            raise IndexUnavailable(
+                f"the index was built with embedding model '{manifest.get('model')}' "
+                f"(dim {manifest.get('dim')}), but config.yaml asks for '{want.model}' "
+                f"with other settings; run `directive-bot index` to rebuild it")
+        if verify_files:
+            for name, meta in manifest.get("files", {}).items():
+                path = folder / name
+                if not path.is_file():
+                    raise IndexUnavailable(f"index file {path} is missing; run `directive-bot index`")
+                if path.stat().st_size != meta["size"] or file_digest(path) != meta["sha256"]:
+                    raise IndexUnavailable(f"index file {path} is truncated or corrupted; "
+                                           "run `directive-bot index` to rebuild")
+        try:
+            documents = {}
+            with open(folder / "documents.jsonl", encoding="utf-8") as fh:
+                for line in fh:
+                    d = Document(**json.loads(line))
+                    documents[d.doc_id] = d
+            passages = []
+            with open(folder / "passages.jsonl", encoding="utf-8") as fh:
+                for line in fh:
+                    data = json.loads(line)
+                    data["doc_numbers"] = tuple(data.get("doc_numbers", ()))
+                    passages.append(Passage(**data))
+            lex_acc = bm25s.BM25.load(str(folder / "lexical_accented"))
+            lex_fold = bm25s.BM25.load(str(folder / "lexical_folded"))
+            df_data = json.loads((folder / "df.json").read_text(encoding="utf-8"))
+            dense = faiss.read_index(str(folder / "dense.faiss"))
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+            raise IndexUnavailable(f"index in {folder} cannot be read ({type(exc).__name__}: {exc}); "
+                                   "run `directive-bot index` to rebuild") from None
+        if dense.ntotal != len(passages) or dense.d != manifest.get("dim"):
+            raise IndexUnavailable(f"index in {folder} is inconsistent (vectors {dense.ntotal}, "
+                                   f"passages {len(passages)}); run `directive-bot index`")
+        try:
+            embedder = Embedder.load(want, folder / "model")
+        except EmbeddingError as exc:
+            raise IndexUnavailable(str(exc)) from None
+        if embedder.dim != dense.d:
+            raise IndexUnavailable(f"embedding model gives dimension {embedder.dim}, the index has {dense.d}; "
+                                   "run `directive-bot index` to rebuild")
+        return cls(folder, manifest, documents, passages, lex_acc, lex_fold, df_data["df"],
+                   dense, embedder, config)
+
+    # -------------------------------------------------------------- query analysis
+
+    def _idf(self, df: int) -> float:
+        n = max(1, self.size)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def terms(self, query: str) -> QueryTerms:
+        normalized = vietnamese.normalize(query)
+        folded = vietnamese.search_tokens(normalized, folded=True)
+        accented = vietnamese.search_tokens(normalized, folded=False) \
+            if vietnamese.has_diacritics(normalized) else []
+        words = [t for t in (accented or folded) if "_" not in t]
+        keys = list(dict.fromkeys(n.key for n in docnumbers.find_doc_numbers(normalized)))
+        return QueryTerms(normalized, folded, accented, words, keys)
+
+    def relevance(self, terms: QueryTerms, idx: int) -> float:
+        """How much of the question a passage covers, in [0, 1]: comparable across questions.
+
+        The mean of two IDF-weighted shares of the question found in the passage: its words, and its
+        adjacent word pairs. Pairs keep off-topic questions that share a few scattered words with the
+        corpus below the threshold (calibrated on tests/data: see docs/benchmarks.md).
+        """
+        have = self._passage_tokens(idx)
+        words = [t for t in dict.fromkeys(terms.folded_tokens) if "_" not in t]
+        pairs = [t for t in dict.fromkeys(terms.folded_tokens) if "_" in t]
+        if not words:
+            return 0.0
+        unigram = self._share(words, have)
+        return (unigram + (self._share(pairs, have) if pairs else unigram)) / 2
+
+    def _share(self, tokens: list[str], have: frozenset[str]) -> float:
+        total = matched = 0.0
+        for t in tokens:
+            weight = self._idf(self._df.get(t, 0))
+            total += weight
+            if t in have:
+                matched += weight
+        return matched / total if total else 0.0
+
+    def _passage_tokens(self, idx: int) -> frozenset[str]:
+        cached = self._token_cache.get(idx)
+        if cached is None:
+            p = self.passages[idx]
+            cached = frozenset(vietnamese.search_tokens(
+                "\n".join((self.documents[p.doc_id].title, p.section, p.text)), folded=True))
+            if len(self._token_cache) > 50_000:
+                self._token_cache.clear()
+            self._token_cache[idx] = cached
+        return cached
+
+    # -------------------------------------------------------------- search
+
+    def search(self, query: str | QueryTerms, *, limit: int = 10, max_per_document: int | None = None,
+               lexical_weight: float | None = None, dense_weight: float | None = None) -> list[Scored]:
+        """Rank passages for a question; at most `max_per_document` passages of one document."""
+        rc = self.config.retrieval
+        terms = query if isinstance(query, QueryTerms) else self.terms(query)
+        wl = rc.lexical_weight if lexical_weight is None else lexical_weight
+        wd = rc.dense_weight if dense_weight is None else dense_weight
+        n = self.size
+        if n == 0:
+            return []
+        k = min(n, max(rc.candidates, limit * 4))
+
+        cand: dict[int, list[float]] = {}
+        if wl > 0 and (terms.folded_tokens or terms.accented_tokens):
+            lex = np.zeros(n, dtype=np.float32)
+            if terms.folded_tokens:
+                lex += self._lex_fold.get_scores(terms.folded_tokens)
+            if terms.accented_tokens:
+                lex += self._lex_acc.get_scores(terms.accented_tokens)
+            top = np.argpartition(-lex, k - 1)[:k] if k < n else np.arange(n)
+            lmax = float(lex.max())
+            for i in top:
+                if lex[i] > 0:
+                    cand[int(i)] = [float(lex[i]) / lmax, 0.0]
+        if wd > 0:
+            qvec = self.embedder.encode_queries([terms.normalized])
+            if float(np.abs(qvec).sum()) > 0:
+                scores, ids = self._dense.search(qvec, k)
+                for s, i in zip(scores[0], ids[0]):
+                    if i >= 0:
+                        cand.setdefault(int(i), [0.0, 0.0])[1] = float(s)
+                missing = [i for i, v in cand.items() if v[1] == 0.0]
+                if missing:
+                    vecs = np.vstack([self._dense.reconstruct(i) for i in missing])
+                    for i, s in zip(missing, vecs @ qvec[0]):
+                        cand[i][1] = float(s)
+                dmax = max((v[1] for v in cand.values()), default=0.0)
+                for v in cand.values():
+                    v[1] = max(v[1], 0.0) / dmax if dmax > 0 else 0.0
+        # passages of a document the question names by number, and passages that cite it
+        boost_ids: dict[int, float] = {}
+        for key in terms.doc_keys:
+            for doc_id in self.doc_keys.get(key, ()):
+                for i in self.doc_passages.get(doc_id, ()):
+                    boost_ids[i] = max(boost_ids.get(i, 0.0), rc.doc_number_boost * 1.5)
+            for i in self.mentions.get(key, ()):
+                boost_ids[i] = max(boost_ids.get(i, 0.0), rc.doc_number_boost)
+        for i in boost_ids:
+            cand.setdefault(i, [0.0, 0.0])
+
+        ranked = sorted(
+            (Scored(i, wl * v[0] + wd * v[1] + boost_ids.get(i, 0.0), v[0], v[1], i in boost_ids)
+             for i, v in cand.items()),
+            key=lambda s: (-s.score, s.idx))
+        cap = max_per_document if max_per_document is not None else rc.max_per_document
+        out: list[Scored] = []
+        per_doc: dict[str, int] = {}
+        for s in ranked:
+            doc_id = self.passages[s.idx].doc_id
+            if per_doc.get(doc_id, 0) >= cap:
+                continue
+            per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
+            out.append(s)
+            if len(out) >= limit:
+                break
+        return out

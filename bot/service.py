@@ -1,0 +1,218 @@
+"""The answering service: question -> Answer. Every channel calls this; no chat library here."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from bot import docnumbers, messages, vietnamese
+from bot.config import Config
+from bot.index import IndexUnavailable, build_index, current_dir, current_version
+from bot.models import Answer, DocumentCard, Hit, IndexInfo, IndexReport, Reference
+from bot.search import QueryTerms, Retriever, Scored
+
+log = logging.getLogger(__name__)
+
+# Words that, in a question without Vietnamese diacritics, mark it as English.
+_ENGLISH = frozenset(
+    "what which who whom whose why how is are was were the of and does did about please tell "
+    "with from this that these those there will would should could when where explain give "
+    "list show find document documents directive directives party".split())
+_RELOAD_CHECK_SECONDS = 1.0
+
+
+class AnswerService:
+    """Loads the current index version and answers questions; swaps versions without a restart."""
+
+    def __init__(self, config: Config, *, build_if_missing: bool = True,
+                 progress: Callable[[str], None] | None = None):
+        self.config = config
+        self._swap = threading.Lock()
+        self._build = threading.Lock()
+        self._last_check = 0.0
+        root = Path(config.index.dir)
+        if build_if_missing and current_version(root) is None:
+            log.info("no index in %s yet: building it", root)
+            build_index(config, progress=progress)
+        self._retriever = Retriever.load(current_dir(root), config)
+
+    # -------------------------------------------------------------- versions
+
+    @property
+    def retriever(self) -> Retriever:
+        """The version to use for one request (take it once per request)."""
+        now = time.monotonic()
+        if now - self._last_check >= _RELOAD_CHECK_SECONDS:
+            self._last_check = now
+            self.reload_if_changed()
+        return self._retriever
+
+    def reload_if_changed(self) -> bool:
+        """Switch to the current version on disk if another process made a new one current."""
+        root = Path(self.config.index.dir)
+        try:
+            name = current_version(root)
+        except IndexUnavailable as exc:
+            log.error("cannot check the index version: %s", exc)
+            return False
+        if name is None or name == self._retriever.version:
+            return False
+        with self._swap:
+            if name == self._retriever.version:
+                return False
+            try:
+                fresh = Retriever.load(current_dir(root), self.config)
+            except IndexUnavailable as exc:
+                log.error("new index version %s not loaded, still serving %s: %s",
+                          name, self._retriever.version, exc)
+                return False
+            self._retriever = fresh
+        log.info("now serving index version %s", name)
+        return True
+
+    def reindex(self, progress: Callable[[str], None] | None = None) -> IndexReport:
+        """Build a new version from knowledge/, make it current and serve it. Old one serves meanwhile."""
+        with self._build:
+            report = build_index(self.config, progress=progress)
+        self.reload_if_changed()
+        return report
+
+    def info(self) -> IndexInfo:
+        r = self.retriever
+        m = r.manifest
+        size = sum(f["size"] for f in m.get("files", {}).values())
+        return IndexInfo(version=r.version, built_at=m.get("built_at", ""), documents=len(r.documents),
+                         passages=r.size, model=m.get("model", ""), dim=int(m.get("dim", 0)), size_bytes=size)
+
+    # -------------------------------------------------------------- answers
+
+    def answer(self, question: str | None, *, top_k: int | None = None, offset: int = 0) -> Answer:
+        """Best passages for a question, with references; never raises for bad questions."""
+        rc = self.config.retrieval
+        top_k = rc.top_k if top_k is None else max(1, top_k)
+        offset = max(0, offset)
+        text = (question or "").strip()
+        if not text:
+            return Answer(question="", status="invalid", message=messages.EMPTY_QUESTION)
+        if len(text) > rc.max_question_chars:
+            return Answer(question=text[:80] + "…", status="invalid",
+                          message=messages.TOO_LONG.format(length=len(text), limit=rc.max_question_chars))
+        if not any(ch.isalnum() for ch in text):
+            return Answer(question=text, status="invalid", message=messages.NO_WORDS)
+        r = self.retriever
+        terms = r.terms(text)
+        answer = Answer(question=text, status="not_found", index_version=r.version, offset=offset)
+        if _looks_english(terms):
+            answer.message = messages.NOT_VIETNAMESE
+            return answer
+        if terms.doc_keys:
+            answer.document = self._card(r, terms)
+        ranked = r.search(terms, limit=min(offset + top_k + 1, rc.candidates))
+        relevant = [s for s in ranked if s.boosted or r.relevance(terms, s.idx) >= rc.min_relevance]
+        page = relevant[offset: offset + top_k]
+        answer.has_more = len(relevant) > offset + top_k
+        if page:
+            answer.status = "found"
+            answer.hits = [self._hit(r, s, terms) for s in page]
+        else:
+            answer.message = messages.NOT_FOUND if offset == 0 else messages.NO_MORE
+            answer.suggestions = self._suggestions(r)
+        if answer.document is not None and not answer.document.documents:
+            name = answer.document.doc_number
+            answer.message = (messages.DOCUMENT_NOT_INDEXED if answer.document.mentions
+                              else messages.DOCUMENT_UNKNOWN).format(number=name)
+        return answer
+
+    def document_card(self, text: str) -> DocumentCard | None:
+        """What the index holds about a document number typed by a user ("/vanban 05-CT/TW")."""
+        r = self.retriever
+        terms = r.terms(text or "")
+        if not terms.doc_keys:
+            return None
+        return self._card(r, terms)
+
+    def documents(self) -> list[Reference]:
+        r = self.retriever
+        return sorted((_reference(d) for d in r.documents.values()),
+                      key=lambda ref: (ref.doc_type, ref.issued or "", ref.title))
+
+    def passage(self, passage_id: str) -> Hit | None:
+        r = self.retriever
+        idx = r.by_passage_id.get(passage_id)
+        if idx is None:
+            return None
+        return self._hit(r, Scored(idx, 0.0, 0.0, 0.0), None)
+
+    def section(self, passage_id: str) -> list[Hit]:
+        """Every passage of the section the given passage belongs to, in document order."""
+        r = self.retriever
+        idx = r.by_passage_id.get(passage_id)
+        if idx is None:
+            return []
+        p = r.passages[idx]
+        top = p.section.split(" > ")[0] if p.section else None
+        out = []
+        for i in r.doc_passages[p.doc_id]:
+            q = r.passages[i]
+            if top is None or (q.section.split(" > ")[0] if q.section else None) == top:
+                out.append(self._hit(r, Scored(i, 0.0, 0.0, 0.0), None))
+        return out
+
+    # -------------------------------------------------------------- helpers
+
+    def _hit(self, r: Retriever, s: Scored, terms: QueryTerms | None) -> Hit:
+        p = r.passages[s.idx]
+        doc = r.documents[p.doc_id]
+        spans = ()
+        if terms is not None:
+            words = [w for w in terms.words if w not in vietnamese.STOPWORDS]
+            spans = tuple(vietnamese.match_spans(p.text, words))
+        return Hit(passage_id=p.passage_id, doc_id=p.doc_id, text=p.text,
+                   reference=_reference(doc, p.section), score=round(s.score, 4),
+                   lexical=round(s.lexical, 4), dense=round(s.dense, 4), highlights=spans)
+
+    def _card(self, r: Retriever, terms: QueryTerms) -> DocumentCard:
+        key = terms.doc_keys[0]
+        number = r.number_names.get(key) or _display_number(terms.normalized, key)
+        own = [_reference(r.documents[d]) for d in r.doc_keys.get(key, ())]
+        mention_ids = set(r.mentions.get(key, ()))
+        ranked = r.search(terms, limit=max(10, self.config.retrieval.top_k), max_per_document=1)
+        mentions = [self._hit(r, s, terms) for s in ranked
+                    if s.idx in mention_ids and r.passages[s.idx].doc_id not in r.doc_keys.get(key, ())]
+        return DocumentCard(doc_number=number, documents=tuple(own), mentions=tuple(mentions[:5]))
+
+    def _suggestions(self, r: Retriever) -> list[str]:
+        counted = sorted(r.mentions.items(), key=lambda kv: -len({r.passages[i].doc_id for i in kv[1]}))
+        return [describe_number(r.number_names[k]) for k, _ in counted[:4]]
+
+
+def describe_number(canonical: str) -> str:
+    """"05-CT/TW" -> "Chỉ thị 05-CT/TW" (the number itself when its type is unknown)."""
+    found = docnumbers.find_doc_numbers(canonical)
+    return docnumbers.describe(found[0]) if found else canonical
+
+
+def _display_number(text: str, key: str) -> str:
+    for n in docnumbers.find_doc_numbers(text):
+        if n.key == key:
+            return n.canonical
+    return key
+
+
+def _reference(doc, section: str = "") -> Reference:
+    return Reference(doc_id=doc.doc_id, title=doc.title, doc_number=doc.doc_number, doc_type=doc.doc_type,
+                     issuer=doc.issuer, issued=doc.issued, section=section, source_url=doc.source_url)
+
+
+def _looks_english(terms: QueryTerms) -> bool:
+    if terms.accented_tokens or terms.doc_keys:
+        return False
+    words = [w for w in terms.folded_tokens if "_" not in w and not w.isdigit()]
+    if not words:
+        return False
+    english = sum(1 for w in words if w in _ENGLISH)
+    return english >= 2 and english / len(words) >= 0.3

@@ -1,0 +1,74 @@
+"""Shared fixtures: a small real index built in a temporary folder from real documents."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+KNOWLEDGE = REPO / "knowledge"
+
+# A handful of real documents that cover the document numbers the tests ask about.
+SAMPLE_DOCS = [
+    "ct-03-tw-2011.md",
+    "tin-quangtri-so-ket-3-nam-ct05.md",
+    "tin-tpth-tiep-tuc-quan-triet-ct05-2021.md",
+    "tin-quochoitv-quan-triet-kl21.md",
+    "tin-noichinh-quy-dinh-moi-dang-vien-khong-duoc-lam-2022.md",
+    "tin-anh-son-bieu-duong-43-dien-hinh-ct05.md",
+    "tin-khanhhoa-thuc-hien-nghiem-quy-dinh-08-2019.md",
+    "tin-tan-hong-so-ket-1-nam-kl01-2022.md",
+]
+
+
+def write_config(folder: Path, **sections) -> Path:
+    """A config.yaml in `folder` whose knowledge/ and index/ live in that folder."""
+    import yaml
+
+    data = {"knowledge": {"dir": "knowledge"}, "index": {"dir": "index"},
+            "querylog": {"path": "var/querylog.sqlite"}}
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def make_workspace(folder: Path, docs=SAMPLE_DOCS, **sections) -> Path:
+    """knowledge/ with copies of real documents plus a config.yaml; returns the config path."""
+    (folder / "knowledge").mkdir(parents=True, exist_ok=True)
+    for name in docs:
+        shutil.copy(KNOWLEDGE / name, folder / "knowledge" / name)
+    return write_config(folder, **sections)
+
+
+@pytest.fixture(scope="session")
+def built_workspace(tmp_path_factory) -> Path:
+    """A workspace whose index is built once for the whole session (read-only for tests)."""
+    from bot.config import load_config
+    from bot.index import build_index
+
+    folder = tmp_path_factory.mktemp("workspace")
+    cfg_path = make_workspace(folder)
+    build_index(load_config(cfg_path))
+    return cfg_path
+
+
+@pytest.fixture(scope="session")
+def service(built_workspace):
+    from bot.config import load_config
+    from bot.service import AnswerService
+
+    return AnswerService(load_config(built_workspace), build_if_missing=False)
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Path:
+    """A fresh workspace (no index yet) that a test may change."""
+    return make_workspace(tmp_path)

@@ -1,0 +1,116 @@
+"""The directive-bot command line, end to end: output, JSON shapes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_prints_passages_under_reference_lines(capsys, built_workspace):
+    code, out, _ = run(capsys, "--config", str(built_workspace), "ask", "chi thi 05 yeu cau gi")
+    assert code == 0
+    assert "[1] " in out and "Mục:" in out and "Nguồn: http" in out
+    assert "**Chỉ thị 05" in out or "**Chỉ thị số 05" in out  # matched words marked (no tty: **…**)
+
+
+def test_search_json_has_the_documented_fields(capsys, built_workspace):
+    code, out, _ = run(capsys, "--config", str(built_workspace), "search", "Kết luận 21", "--json", "--top-k", "2")
+    assert code == 0
+    data = json.loads(out)
+    assert data["query"] == "Kết luận 21" and len(data["results"]) == 2
+    first = data["results"][0]
+    assert set(first) == {"doc_id", "passage_id", "score", "doc_number", "title", "section", "issued",
+                          "source_url", "text"}
+    assert first["doc_id"] == "tin-quochoitv-quan-triet-kl21"
+
+
+def test_search_batch_answers_each_line(capsys, built_workspace, tmp_path):
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": "a", "text": "quy dinh 37"}\n\n{"id": "b", "text": "Anh Sơn biểu dương"}\n',
+                     encoding="utf-8")
+    code, out, _ = run(capsys, "--config", str(built_workspace), "search", "--batch", str(batch), "--json")
+    assert code == 0
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert [x["id"] for x in lines] == ["a", "b"]
+    assert lines[1]["results"][0]["doc_id"] == "tin-anh-son-bieu-duong-43-dien-hinh-ct05"
+
+
+def test_bad_batch_line_is_a_usage_error_naming_the_line(capsys, built_workspace, tmp_path):
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": "a", "text": "quy dinh 37"}\n{"text": 5}\n', encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(built_workspace), "search", "--batch", str(batch), "--json")
+    assert code == 2 and f"{batch}:2" in err
+
+
+def test_eval_reports_recall_mrr_and_latency(capsys, built_workspace, tmp_path):
+    qs = tmp_path / "q.jsonl"
+    qs.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in [
+        {"id": "1", "text": "ket luan 21", "relevant": ["tin-quochoitv-quan-triet-kl21"], "kind": "doc_number"},
+        {"id": "2", "text": "Anh Sơn biểu dương bao nhiêu điển hình",
+         "relevant": ["tin-anh-son-bieu-duong-43-dien-hinh-ct05"], "kind": "fact"},
+        {"id": "3", "text": "giá vàng hôm nay", "relevant": [], "kind": "offtopic"},
+    ]), encoding="utf-8")
+    code, out, _ = run(capsys, "--config", str(built_workspace), "eval", "--questions", str(qs), "--json")
+    assert code == 0
+    (result,) = json.loads(out)
+    assert result["metrics"]["all"]["recall@1"] == 1.0 and result["metrics"]["all"]["mrr@10"] == 1.0
+    assert result["negatives"] == 1 and result["negatives_rejected"] == 1.0
+    assert result["latency_ms"]["p95"] > 0
+
+
+def test_usage_and_config_errors_exit_2_with_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "ask")
+    assert code == 2 and "error" in err
+    bad = tmp_path / "config.yaml"
+    bad.write_text("retrieval:\n  top_k: -1\n", encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(bad), "ask", "chỉ thị 05")
+    assert code == 2 and "retrieval.top_k must be >= 1" in err and "Traceback" not in err
+    code, _, err = run(capsys, "--config", str(tmp_path / "missing.yaml"), "ask", "x")
+    assert code == 2 and "config file not found" in err
+
+
+def test_corrupted_index_is_a_one_line_error_with_exit_1(capsys, workspace):
+    from bot.config import load_config
+    from bot.index import build_index, current_dir
+
+    cfg = load_config(workspace)
+    build_index(cfg)
+    (current_dir(cfg.index.dir) / "passages.jsonl").write_text("garbage", encoding="utf-8")
+    code, out, err = run(capsys, "--config", str(workspace), "ask", "chỉ thị 05")
+    assert code == 1 and "truncated or corrupted" in err and "directive-bot index" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_index_command_reports_failed_files_and_exit_codes(capsys, workspace):
+    kdir = workspace.parent / "knowledge"
+    (kdir / "hong.md").write_text("---\nid: [x\n---\nabc\n", encoding="utf-8")
+    code, out, _ = run(capsys, "--config", str(workspace), "index")
+    assert code == 0 and "failed 1" in out and "hong.md: invalid YAML" in out
+    for p in kdir.iterdir():
+        p.unlink()
+    code, _, err = run(capsys, "--config", str(workspace), "index")
+    assert code == 1 and "nothing to index" in err
+
+
+def test_installed_console_script_answers_offline_from_a_fresh_workspace(workspace):
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    exe = Path(sys.executable).with_name("directive-bot")
+    proc = subprocess.run([str(exe), "--config", str(workspace), "ask", "Kết luận 21 là gì"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "21-KL/TW" in proc.stdout and "quochoitv.vn" in proc.stdout

@@ -1,0 +1,115 @@
+"""Index versions: built beside the old one, switched atomically, refused when stale or corrupted."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config
+from bot.index import (BuildError, IndexUnavailable, build_index, build_lock, current_dir, current_version,
+                       list_versions)
+from bot.search import Retriever
+from bot.service import AnswerService
+
+
+def test_build_writes_a_verified_version_and_points_current_at_it(workspace):
+    cfg = load_config(workspace)
+    report = build_index(cfg)
+    assert current_version(cfg.index.dir) == report.version
+    folder = current_dir(cfg.index.dir)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["documents"] == report.documents == 8
+    assert manifest["passages"] == report.passages > 8
+    assert manifest["model"] == "builtin" and manifest["dim"] == cfg.embedding.dim
+    assert (folder / "model" / "modules.json").exists()  # an ordinary sentence-transformers folder
+    assert sorted(report.added) == sorted(manifest["doc_hashes"])
+
+
+def test_rebuild_keeps_the_previous_version_and_reports_changes(workspace):
+    cfg = load_config(workspace)
+    first = build_index(cfg)
+    kdir = cfg.knowledge.dir
+    (kdir / "tin-khanhhoa-thuc-hien-nghiem-quy-dinh-08-2019.md").unlink()
+    doc = kdir / "ct-03-tw-2011.md"
+    doc.write_text(doc.read_text(encoding="utf-8") + "\nĐoạn bổ sung về việc nêu gương.\n", encoding="utf-8")
+    (kdir / "moi.txt").write_text("Bài mới về Kết luận 01\n\nNội dung Kết luận 01-KL/TW về nêu gương.\n",
+                                  encoding="utf-8")
+    second = build_index(cfg)
+    assert second.added == ["moi"]
+    assert second.changed == ["ct-03-tw-2011"]
+    assert second.removed == ["tin-khanhhoa-thuc-hien-nghiem-quy-dinh-08-2019"]
+    assert len(second.unchanged) == 6
+    assert list_versions(cfg.index.dir) == sorted([first.version, second.version])
+    third = build_index(cfg)
+    assert list_versions(cfg.index.dir) == sorted([second.version, third.version])  # keep_versions: 2
+
+
+def test_failed_build_leaves_the_current_index_serving(workspace):
+    cfg = load_config(workspace)
+    good = build_index(cfg)
+    service = AnswerService(cfg, build_if_missing=False)
+    for path in cfg.knowledge.dir.iterdir():
+        path.write_bytes(b"\xff\xfe not utf-8")
+    with pytest.raises(BuildError, match="nothing to index"):
+        service.reindex()
+    assert current_version(cfg.index.dir) == good.version
+    assert service.answer("Kết luận 21").found
+
+
+def test_second_concurrent_build_is_refused_with_a_clear_message(workspace):
+    cfg = load_config(workspace)
+    with build_lock(cfg.index.dir):
+        errors = []
+        t = threading.Thread(target=lambda: errors.append(_try_build(cfg)))
+        t.start()
+        t.join(60)
+    assert errors and "another reindex is running" in errors[0]
+
+
+def _try_build(cfg) -> str:
+    try:
+        build_index(cfg)
+    except BuildError as exc:
+        return str(exc)
+    return ""
+
+
+def test_index_built_with_another_model_setting_is_refused(built_workspace, tmp_path):
+    cfg = load_config(built_workspace)
+    cfg.embedding.dim = 64
+    with pytest.raises(IndexUnavailable, match="run `directive-bot index` to rebuild"):
+        Retriever.load(current_dir(cfg.index.dir), cfg)
+
+
+def test_truncated_index_file_is_detected(workspace):
+    cfg = load_config(workspace)
+    build_index(cfg)
+    faiss_file = current_dir(cfg.index.dir) / "dense.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    with pytest.raises(IndexUnavailable, match="truncated or corrupted"):
+        AnswerService(cfg)
+
+
+def test_missing_index_is_built_on_first_use(workspace):
+    cfg = load_config(workspace)
+    assert current_version(cfg.index.dir) is None
+    service = AnswerService(cfg)
+    assert service.answer("quy định 37 đảng viên không được làm").found
+
+
+def test_running_service_picks_up_a_version_switched_by_another_builder(workspace):
+    cfg = load_config(workspace)
+    service = AnswerService(cfg)
+    before = service.info().version
+    assert not service.answer("Nghị quyết 04-NQ/TW suy thoái tư tưởng chính trị").document.documents
+    repo_doc = Path(__file__).resolve().parents[1] / "knowledge" / "tin-danviet-27-bieu-hien-suy-thoai-nq04.md"
+    text = repo_doc.read_text(encoding="utf-8").replace('doc_number: ""', 'doc_number: "04-NQ/TW"')
+    (cfg.knowledge.dir / repo_doc.name).write_text(text, encoding="utf-8")
+    build_index(load_config(workspace))  # as another process would
+    assert service.reload_if_changed()
+    assert service.info().version != before
+    card = service.answer("Nghị quyết 04-NQ/TW suy thoái tư tưởng chính trị").document
+    assert [r.doc_id for r in card.documents] == ["tin-danviet-27-bieu-hien-suy-thoai-nq04"]

@@ -1,0 +1,504 @@
+"""The Telegram channel end to end: the real PTB Application over HTTP against a fake Bot API server,
+answering from a small real index built in a temporary folder."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import html
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bot import messages
+from bot.channels.telegram import build_application, serve
+from bot.config import load_config
+from bot.querylog import QueryLog
+from bot.service import AnswerService
+from conftest import KNOWLEDGE, SAMPLE_DOCS, make_workspace
+from fake_telegram import ADMIN, BOT, GROUP, USER, FakeTelegram
+
+MORE_DOCS = [
+    "tin-vov-bo-chinh-tri-ban-hanh-ct03-2011.md",
+    "tin-ninhthuan-quan-triet-kl21-qd37-2022.md",
+    "tin-kontum-thuc-hien-quy-dinh-08-neu-guong.md",
+    "tin-dantri-quy-dinh-144-chuan-muc-dao-duc-2024.md",
+    "tin-danviet-27-bieu-hien-suy-thoai-nq04.md",
+    "tin-laodongthudo-ban-hanh-ct05-2016.md",
+]
+
+ESCAPE_DOC = """---
+id: qd-99-thu-nghiem-ky-tu
+title: Quy định số 99-QĐ/TU về kiểm tra ký tự <đặc biệt> & an toàn thông tin (văn bản thử nghiệm)
+doc_number: "99-QĐ/TU"
+doc_type: quy-dinh
+issuer: Ban Thường vụ Tỉnh ủy thử nghiệm
+issued: 2024-02-03
+source_url: https://example.org/van-ban?so=99&loai=qd
+---
+
+Cán bộ phụ trách cổng thông tin điện tử phải rà soát mã độc trong bài đăng, ví dụ đoạn mã <script>alert("x")</script>
+chèn vào trang, và báo cáo kết quả cho Văn phòng & Ban Tuyên giáo trong vòng ba ngày làm việc. Việc rà soát
+mã độc được thực hiện định kỳ hằng tháng; mọi mã độc phát hiện được phải được gỡ bỏ ngay, lập biên bản và lưu hồ sơ.
+Đơn vị quản trị hệ thống phối hợp với cơ quan chuyên môn để xác định nguồn gốc mã độc, đánh giá mức độ ảnh hưởng,
+khắc phục hậu quả và đề xuất biện pháp phòng ngừa lâu dài, bảo đảm an toàn thông tin trên môi trường mạng.
+"""
+
+
+def long_document() -> str:
+    """Three sections of about 225 words, each full of "tiết kiệm, chống lãng phí": a long answer."""
+    sections = []
+    for roman, name in (("I", "Mục tiêu"), ("II", "Nhiệm vụ"), ("III", "Tổ chức thực hiện")):
+        sentences = [f"Cơ quan, đơn vị số {n} thuộc mục {roman} phải thực hành tiết kiệm, chống lãng phí trong sử "
+                     "dụng ngân sách, tài sản công và thời gian lao động; người đứng đầu chịu trách nhiệm kiểm tra, "
+                     "đôn đốc việc tiết kiệm, chống lãng phí và báo cáo kết quả hằng quý với cấp ủy cấp trên."
+                     for n in range(1, 6)]
+        sections.append(f"{roman}. {name}\n\n" + " ".join(sentences))
+    return ("---\nid: kh-88-tiet-kiem-thu-nghiem\n"
+            "title: Kế hoạch số 88-KH/TU về thực hành tiết kiệm, chống lãng phí (văn bản thử nghiệm)\n"
+            "doc_number: \"88-KH/TU\"\ndoc_type: ke-hoach\nissuer: Tỉnh ủy thử nghiệm\nissued: 2023-03-01\n---\n\n"
+            + "\n\n".join(sections) + "\n")
+
+
+UPLOADED_DOC = """---
+id: hd-77-thu-nghiem-ong-mat
+title: Hướng dẫn số 77-HD/TU về nuôi ong mật trong khu dân cư (văn bản thử nghiệm)
+doc_number: "77-HD/TU"
+doc_type: huong-dan
+issuer: Ban Tuyên giáo Tỉnh ủy thử nghiệm
+issued: 2025-01-10
+---
+
+Các chi bộ khu dân cư hướng dẫn hội viên nuôi ong mật đúng kỹ thuật: đặt thùng ong xa nhà ở, trồng thêm cây
+có hoa quanh vườn, không phun thuốc trừ sâu vào mùa hoa và ghi chép sản lượng mật ong hằng tháng. Tổ hợp tác
+nuôi ong mật được hỗ trợ tập huấn, giới thiệu đầu ra cho sản phẩm mật ong và nhân rộng mô hình trong toàn xã.
+"""
+
+
+# ---------------------------------------------------------------- fixtures
+
+def _make_telegram_workspace(folder: Path, docs: list[str]) -> Path:
+    cfg = make_workspace(folder, docs=docs, retrieval={"max_per_document": 3},
+                         telegram={"admin_ids": [ADMIN["id"]], "max_upload_mb": 1})
+    (folder / "knowledge" / "qd-99-thu-nghiem-ky-tu.md").write_text(ESCAPE_DOC, encoding="utf-8")
+    (folder / "knowledge" / "kh-88-tiet-kiem-thu-nghiem.md").write_text(long_document(), encoding="utf-8")
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def tg_service(tmp_path_factory) -> AnswerService:
+    """16 documents (two pages of /danhsach), indexed once for the module; tests only read it."""
+    cfg = _make_telegram_workspace(tmp_path_factory.mktemp("telegram"), SAMPLE_DOCS + MORE_DOCS)
+    return AnswerService(load_config(cfg))
+
+
+@pytest.fixture
+def own_service(tmp_path) -> AnswerService:
+    """A small index of its own, for tests that add documents or reindex."""
+    return AnswerService(load_config(_make_telegram_workspace(tmp_path, SAMPLE_DOCS[:3])))
+
+
+@dataclasses.dataclass
+class Harness:
+    fake: FakeTelegram
+    service: AnswerService
+    querylog: QueryLog
+
+    def ask(self, text: str, **kwargs) -> dict:
+        start = self.fake.mark()
+        message = self.fake.message(text, **kwargs)
+        message["_mark"] = start
+        return message
+
+    def replies(self, message: dict, count: int = 1, timeout: float = 15.0) -> list:
+        """The bot's sendMessage calls after `message` was pushed, once `count` of them arrived."""
+        return self.fake.wait_for("sendMessage", count=count, after=message["_mark"], timeout=timeout)
+
+
+@contextlib.contextmanager
+def running(service: AnswerService, tmp_path: Path):
+    """The real Application, long polling the fake server from a thread of its own."""
+    with FakeTelegram() as fake:
+        telegram = dataclasses.replace(service.config.telegram, api_base_url=fake.base_url,
+                                       api_base_file_url=fake.base_file_url)
+        config = dataclasses.replace(service.config, telegram=telegram)
+        querylog = QueryLog(tmp_path / "querylog.sqlite")
+        application = build_application(config, service, fake.token, querylog)
+        loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            application.run_polling(poll_interval=0, timeout=1, stop_signals=None, close_loop=False)
+
+        thread = threading.Thread(target=run, name="telegram-app", daemon=True)
+        thread.start()
+        try:
+            fake.wait_for("getMe")
+            yield Harness(fake, service, querylog)
+        finally:
+            loop.call_soon_threadsafe(application.stop_running)
+            thread.join(timeout=15)
+            loop.close()
+            querylog.close()
+        assert not thread.is_alive(), "the application did not stop"
+
+
+@pytest.fixture
+def bot(tg_service, tmp_path):
+    with running(tg_service, tmp_path) as harness:
+        yield harness
+
+
+# ---------------------------------------------------------------- helpers
+
+class TagChecker(HTMLParser):
+    """Fails on any tag that is closed out of order or left open."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(f"unexpected </{tag}>")
+
+
+def assert_balanced(text: str) -> None:
+    checker = TagChecker()
+    checker.feed(text)
+    checker.close()
+    assert not checker.errors and not checker.stack, (checker.errors, checker.stack, text[:200])
+    assert set(t for t in _tags(text)) <= {"b", "a"}, _tags(text)
+
+
+def _tags(text: str) -> list[str]:
+    class Collect(HTMLParser):
+        found: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.found.append(tag)
+    c = Collect()
+    c.found = []
+    c.feed(text)
+    return c.found
+
+
+def buttons(call) -> list[dict]:
+    markup = call.params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def button(call, text_start: str) -> dict:
+    return next(b for b in buttons(call) if b["text"].startswith(text_start))
+
+
+def escaped(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+# ---------------------------------------------------------------- private chat answers
+
+def test_private_question_is_answered_with_bold_reference_and_bold_matched_words(bot):
+    question = bot.ask("Chỉ thị 03 mục đích là gì?")
+    reply = bot.replies(question)[0]
+    text = reply.params["text"]
+    assert reply.params["parse_mode"] == "HTML"
+    assert "<b>1. Chỉ thị số 03-CT/TW" in text
+    assert "<b>Số hiệu: 03-CT/TW · Ngày: 14/05/2011 · Cơ quan: Bộ Chính trị · Mục: 1-Mục đích</b>" in text
+    assert '<a href="https://phuyen.gov.vn/' in text
+    hit = bot.service.answer("Chỉ thị 03 mục đích là gì?").hits[0]
+    start, end = hit.highlights[0]
+    assert f"<b>{escaped(hit.text[start:end])}</b>" in text
+    assert_balanced(text)
+    assert bot.fake.requests("sendChatAction")
+
+
+def test_answer_keyboard_has_more_full_text_feedback_and_share_within_64_bytes(bot):
+    reply = bot.replies(bot.ask("Chỉ thị 03 mục đích là gì?"))[0]
+    labels = [b["text"] for b in buttons(reply)]
+    assert {"Toàn văn 1", messages.TG_BUTTON_MORE, messages.TG_BUTTON_SHARE, "👍", "👎"} <= set(labels)
+    assert button(reply, messages.TG_BUTTON_SHARE)["switch_inline_query"] == "Chỉ thị 03 mục đích là gì?"
+    for b in buttons(reply):
+        if "callback_data" in b:
+            assert len(b["callback_data"].encode("utf-8")) <= 64
+
+
+def test_question_without_diacritics_finds_the_same_directive(bot):
+    reply = bot.replies(bot.ask("chi thi 03 muc dich la gi"))[0]
+    assert "03-CT/TW" in reply.params["text"]
+
+
+def test_document_text_with_script_tag_and_ampersand_is_escaped(bot):
+    reply = bot.replies(bot.ask("rà soát mã độc trên cổng thông tin điện tử"))[0]
+    text = reply.params["text"]
+    assert "&lt;script&gt;alert(\"x\")&lt;/script&gt;" in text
+    assert "Văn phòng &amp; Ban Tuyên giáo" in text
+    assert "ký tự &lt;đặc biệt&gt; &amp; an toàn" in text
+    assert 'href="https://example.org/van-ban?so=99&amp;loai=qd"' in text
+    assert "<script>" not in text
+    assert_balanced(text)
+
+
+def test_not_found_question_says_so_and_suggests_document_numbers(bot):
+    reply = bot.replies(bot.ask("giá vé máy bay Hà Nội đi Đà Nẵng"))[0]
+    text = reply.params["text"]
+    assert escaped(messages.NOT_FOUND) in text
+    assert "Chỉ thị 05-CT/TW" in text
+    assert "reply_markup" not in reply.params
+
+
+def test_long_answer_is_split_below_4096_characters_with_balanced_tags(bot):
+    question = bot.ask("thực hành tiết kiệm chống lãng phí ngân sách tài sản công")
+    replies = bot.replies(question, count=2)
+    texts = [r.params["text"] for r in replies]
+    assert all(len(t) < 4096 for t in texts)
+    for t in texts:
+        assert_balanced(t)
+    assert "88-KH/TU" in texts[0] and "<b>3." in "".join(texts)
+    assert "reply_markup" not in replies[0].params and buttons(replies[-1])
+
+
+def test_question_over_the_limit_is_cut_with_a_note(bot):
+    reply = bot.replies(bot.ask("Chỉ thị 03 mục đích là gì? " + "xin hỏi thêm " * 120))[0]
+    assert escaped(messages.TG_QUESTION_CUT.format(limit=1000)) in reply.params["text"]
+
+
+def test_sticker_gets_a_short_explanation(bot):
+    start = bot.fake.mark()
+    bot.fake.sticker()
+    reply = bot.fake.wait_for("sendMessage", after=start)[0]
+    assert reply.params["text"] == escaped(messages.TG_NON_TEXT)
+
+
+# ---------------------------------------------------------------- buttons
+
+def test_xem_them_sends_the_next_results(bot):
+    reply = bot.replies(bot.ask("Chỉ thị 05 học tập và làm theo tư tưởng đạo đức"))[0]
+    start = bot.fake.mark()
+    bot.fake.press(reply, button(reply, messages.TG_BUTTON_MORE)["callback_data"])
+    bot.fake.wait_for("answerCallbackQuery", after=start)
+    more = bot.fake.wait_for("sendMessage", after=start)[0]
+    assert "Kết quả tiếp theo (4–" in more.params["text"]
+    assert "<b>4. " in more.params["text"]
+
+
+def test_toan_van_sends_the_whole_section(bot):
+    reply = bot.replies(bot.ask("Chỉ thị 03 mục đích là gì?"))[0]
+    start = bot.fake.mark()
+    bot.fake.press(reply, button(reply, "Toàn văn 1")["callback_data"])
+    full = bot.fake.wait_for("sendMessage", after=start)[0].params["text"]
+    section = bot.service.section(bot.service.answer("Chỉ thị 03 mục đích là gì?").hits[0].passage_id)
+    for hit in section:
+        assert escaped(hit.text.strip()[:60]) in full
+    assert_balanced(full)
+
+
+def test_thumbs_up_is_stored_in_the_query_log_once_per_user(bot):
+    reply = bot.replies(bot.ask("Chỉ thị 03 mục đích là gì?"))[0]
+    data = button(reply, "👍")["callback_data"]
+    start = bot.fake.mark()
+    bot.fake.press(reply, data)
+    bot.fake.press(reply, data)
+    thanks = bot.fake.wait_for("answerCallbackQuery", count=2, after=start)
+    assert all(c.params.get("text") == messages.TG_FEEDBACK_THANKS for c in thanks)
+    stats = bot.querylog.stats()
+    assert (stats.questions, stats.feedback_up, stats.feedback_down) == (1, 1, 0)
+
+
+def test_expired_button_is_answered_with_ask_again(bot):
+    reply = bot.replies(bot.ask("Chỉ thị 03 mục đích là gì?"))[0]
+    start = bot.fake.mark()
+    bot.fake.press(reply, "more:gone1234")
+    answer = bot.fake.wait_for("answerCallbackQuery", after=start)[0]
+    assert answer.params["text"] == messages.TG_BUTTON_EXPIRED
+
+
+# ---------------------------------------------------------------- commands
+
+def test_commands_are_registered_for_everyone_and_admin_commands_for_admins(bot):
+    calls = bot.fake.wait_for("setMyCommands", count=2)
+    public = [c for c in calls if "scope" not in c.params][0]
+    assert [c["command"] for c in public.params["commands"]] == ["start", "help", "hoi", "vanban", "danhsach"]
+    admin = [c for c in calls if c.params.get("scope", {}).get("chat_id") == ADMIN["id"]][0]
+    assert {"reindex", "thongke"} <= {c["command"] for c in admin.params["commands"]}
+
+
+def test_start_greets_with_the_document_count_and_example_questions(bot):
+    reply = bot.replies(bot.ask("/start"))[0]
+    assert f"Kho hiện có {bot.service.info().documents} văn bản" in reply.params["text"]
+    assert "Chỉ thị 05 yêu cầu gì?" in reply.params["text"]
+
+
+def test_help_explains_groups_and_inline_mode(bot):
+    text = bot.replies(bot.ask("/help"))[0].params["text"]
+    assert "/hoi" in text and f"@{BOT['username']}" in text
+    assert "/reindex" not in text
+
+
+def test_vanban_shows_the_document_card_and_its_read_button_sends_the_text(bot):
+    reply = bot.replies(bot.ask("/vanban 03-CT/TW"))[0]
+    text = reply.params["text"]
+    assert "<b>Chỉ thị số 03-CT/TW" in text and "Số hiệu: 03-CT/TW" in text and "1-Mục đích" in text
+    start = bot.fake.mark()
+    bot.fake.press(reply, button(reply, messages.TG_BUTTON_READ)["callback_data"])
+    document = bot.fake.wait_for("sendMessage", after=start)[0].params["text"]
+    assert "Phát huy kết quả đã đạt được" in document
+
+
+def test_vanban_for_a_document_only_mentioned_in_articles_says_so(bot):
+    text = bot.replies(bot.ask("/vanban 05-CT/TW"))[0].params["text"]
+    assert escaped(messages.DOCUMENT_NOT_INDEXED.format(number="05-CT/TW")) in text
+
+
+def test_danhsach_lists_documents_by_type_and_pages_forward(bot):
+    reply = bot.replies(bot.ask("/danhsach"))[0]
+    assert "trang 1/2" in reply.params["text"] and "<b>Chỉ thị</b>" in reply.params["text"]
+    start = bot.fake.mark()
+    bot.fake.press(reply, button(reply, messages.TG_BUTTON_NEXT)["callback_data"])
+    edited = bot.fake.wait_for("editMessageText", after=start)[0]
+    assert "trang 2/2" in edited.params["text"]
+    assert int(edited.params["message_id"]) == reply.result["message_id"]
+
+
+# ---------------------------------------------------------------- groups
+
+def test_group_message_without_mention_is_ignored_and_hoi_is_answered_as_a_reply(bot):
+    ignored = bot.ask("Chỉ thị 03 mục đích là gì?", chat=GROUP)
+    asked = bot.ask("/hoi@vanban_test_bot Chỉ thị 03 mục đích là gì?", chat=GROUP)
+    reply = bot.replies(asked)[0]
+    assert reply.params["reply_parameters"]["message_id"] == asked["message_id"]
+    assert "03-CT/TW" in reply.params["text"]
+    time.sleep(0.5)  # give a wrongly answered first message time to show up
+    replied_to = [c.params.get("reply_parameters", {}).get("message_id")
+                  for c in bot.fake.requests("sendMessage")]
+    assert ignored["message_id"] not in replied_to
+    assert len(bot.fake.requests("sendMessage")) == 1
+
+
+def test_group_mention_and_reply_to_the_bot_are_answered_as_replies(bot):
+    mention = bot.ask(f"@{BOT['username']} chỉ thị 03 mục đích là gì", chat=GROUP)
+    first = bot.replies(mention)[0]
+    assert first.params["reply_parameters"]["message_id"] == mention["message_id"]
+    follow_up = bot.ask("còn quy định 08 về nêu gương thì sao", chat=GROUP, reply_to=first.result)
+    second = bot.replies(follow_up)[0]
+    assert second.params["reply_parameters"]["message_id"] == follow_up["message_id"]
+    assert "08" in second.params["text"]
+
+
+# ---------------------------------------------------------------- inline mode
+
+def test_inline_query_returns_articles_titled_by_reference_with_html_passages(bot):
+    start = bot.fake.mark()
+    bot.fake.inline("chỉ thị 05 học tập làm theo")
+    call = bot.fake.wait_for("answerInlineQuery", after=start)[0]
+    results = call.params["results"]
+    assert 1 <= len(results) <= 10
+    assert all(r["type"] == "article" for r in results)
+    first = results[0]
+    assert first["description"]
+    content = first["input_message_content"]
+    assert content["parse_mode"] == "HTML" and content["message_text"].startswith("<b>")
+    assert len(content["message_text"]) < 4096
+    assert_balanced(content["message_text"])
+
+
+# ---------------------------------------------------------------- admins
+
+def test_non_admin_reindex_thongke_and_upload_are_refused_and_nothing_changes(bot):
+    version = bot.service.info().version
+    folder = Path(bot.service.config.knowledge.dir)
+    files = sorted(p.name for p in folder.iterdir())
+    assert escaped(messages.TG_ADMIN_ONLY) == bot.replies(bot.ask("/reindex"))[0].params["text"]
+    assert escaped(messages.TG_ADMIN_ONLY) == bot.replies(bot.ask("/thongke"))[0].params["text"]
+    start = bot.fake.mark()
+    bot.fake.document("ong-mat.md", UPLOADED_DOC.encode(), user=USER)
+    refusal = bot.fake.wait_for("sendMessage", after=start)[0]
+    assert refusal.params["text"] == escaped(messages.TG_UPLOAD_ADMIN_ONLY)
+    assert not bot.fake.requests("getFile")
+    assert bot.service.info().version == version
+    assert sorted(p.name for p in folder.iterdir()) == files
+
+
+def test_admin_thongke_shows_questions_not_found_share_feedback_and_index(bot):
+    bot.replies(bot.ask("giá vé máy bay Hà Nội đi Đà Nẵng"))
+    text = bot.replies(bot.ask("/thongke", user=ADMIN))[0].params["text"]
+    assert "Số câu hỏi: 1" in text and "Không tìm thấy: 1 (100%)" in text
+    assert "giá vé máy bay hà nội đi đà nẵng (1)" in text
+    assert bot.service.info().version in text
+
+
+def test_admin_upload_indexes_a_new_document_and_the_next_question_finds_it(own_service, tmp_path):
+    with running(own_service, tmp_path) as bot:
+        assert not bot.service.answer("nuôi ong mật trong khu dân cư").found
+        start = bot.fake.mark()
+        bot.fake.document("Hướng dẫn ong mật.md", UPLOADED_DOC.encode(), user=ADMIN)
+        summary = bot.fake.wait_for("sendMessage", lambda c: "Thêm mới (1)" in c.params["text"], after=start)[0]
+        assert "hd-77-thu-nghiem-ong-mat" in summary.params["text"]
+        assert bot.fake.wait_for("editMessageText", after=start)  # progress
+        assert (Path(bot.service.config.knowledge.dir) / "Huong-dan-ong-mat.md").exists()
+        answer = bot.replies(bot.ask("nuôi ong mật trong khu dân cư"))[0]
+        assert "77-HD/TU" in answer.params["text"]
+
+
+def test_admin_reindex_reports_the_summary(own_service, tmp_path):
+    with running(own_service, tmp_path) as bot:
+        version = bot.service.info().version
+        question = bot.ask("/reindex", user=ADMIN)
+        summary = bot.fake.wait_for("sendMessage", lambda c: "Đã lập chỉ mục phiên bản" in c.params["text"],
+                                    after=question["_mark"])[0]
+        assert "Không đổi: 5 văn bản." in summary.params["text"]
+        assert bot.service.info().version != version
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("cai-dat.exe", b"MZ\x90\x00binary", messages.TG_UPLOAD_BAD_TYPE),
+    ("van-ban.md", b"\xff\xfe\xfa not utf-8 \xc3\x28", messages.TG_UPLOAD_NOT_TEXT),
+])
+def test_bad_upload_is_rejected_with_a_clear_vietnamese_message(bot, name, content, expected):
+    folder = Path(bot.service.config.knowledge.dir)
+    files = sorted(p.name for p in folder.iterdir())
+    start = bot.fake.mark()
+    bot.fake.document(name, content, user=ADMIN)
+    reply = bot.fake.wait_for("sendMessage", after=start)[0]
+    assert reply.params["text"] == escaped(expected.format(name=name))
+    assert sorted(p.name for p in folder.iterdir()) == files
+
+
+# ---------------------------------------------------------------- robustness
+
+def test_flood_control_429_is_retried_and_the_reply_still_arrives(bot):
+    bot.fake.fail_next("sendMessage", retry_after=1)
+    question = bot.ask("/start")
+    reply = bot.fake.wait_for("sendMessage", lambda c: isinstance(c.result, dict) and "message_id" in c.result,
+                              after=question["_mark"])[0]
+    assert "Xin chào" in reply.params["text"]
+    failed = [c for c in bot.fake.requests("sendMessage") if isinstance(c.result, dict) and not c.result.get("ok", 1)]
+    assert failed and failed[0].at < reply.at
+
+
+def test_a_failing_handler_tells_the_user_and_the_bot_keeps_answering(bot):
+    bot.fake.fail_next("sendMessage", status=400, description="Bad Request: message is too long")
+    question = bot.ask("Chỉ thị 03 mục đích là gì?")
+    notice = bot.fake.wait_for("sendMessage", lambda c: "message_id" in (c.result or {}), after=question["_mark"])
+    assert notice[0].params["text"] == escaped(messages.SERVICE_UNAVAILABLE)
+    assert "03-CT/TW" in bot.replies(bot.ask("Chỉ thị 03 mục đích là gì?"))[0].params["text"]
+
+
+def test_missing_token_gives_a_clear_error(tg_service, monkeypatch, capsys):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert serve(tg_service.config) != 0
+    err = capsys.readouterr().err
+    assert "TELEGRAM_BOT_TOKEN" in err and len(err.strip().splitlines()) == 1

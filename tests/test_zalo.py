@@ -1,0 +1,319 @@
+"""The Zalo channel end to end: the real AnswerService over a small index, against a fake Zalo Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot import messages as msg
+from bot.channels import zalo
+from bot.config import (Config, IndexConfig, KnowledgeConfig, QueryLogConfig, ZaloConfig,
+                        ZaloWebhookConfig)
+from bot.querylog import QueryLog
+from bot.service import AnswerService
+
+try:
+    from tests.fake_zalo import FakeZalo, text_update
+except ImportError:  # tests/ is on sys.path itself
+    from fake_zalo import FakeZalo, text_update
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+DOCUMENTS = [
+    "ct-03-tw-2011.md",
+    "tin-laodongthudo-ban-hanh-ct05-2016.md",
+    "tin-btgcp-hoi-nghi-toan-quoc-so-ket-5-nam-ct05-2021.md",
+    "tin-backan-day-manh-xay-dung-chinh-don-dang-2022.md",
+    "tin-quangtri-so-ket-3-nam-ct05.md",
+]
+# six relevant passages in the test corpus: a long first page and a second page of three
+QUESTION = "học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh"
+TOKEN = "4242:fake-token"
+SECRET = "webhook-secret-123"
+ADMIN = "admin-1"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory) -> AnswerService:
+    root = tmp_path_factory.mktemp("zalo")
+    (root / "knowledge").mkdir()
+    for name in DOCUMENTS:
+        shutil.copy(KNOWLEDGE / name, root / "knowledge" / name)
+    config = Config(knowledge=KnowledgeConfig(dir=root / "knowledge"), index=IndexConfig(dir=root / "index"),
+                    querylog=QueryLogConfig(path=root / "querylog.sqlite"))
+    return AnswerService(config)
+
+
+@pytest.fixture
+def fake():
+    server = FakeZalo(token=TOKEN, max_poll_wait=0.3).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def config(service, fake, tmp_path) -> Config:
+    """The service's config, pointed at the fake API, with its own query log."""
+    return dataclasses.replace(
+        service.config, querylog=QueryLogConfig(path=tmp_path / "querylog.sqlite"),
+        zalo=ZaloConfig(api_base_url=fake.base_url, mode="polling", admin_ids=[ADMIN], polling_timeout=1))
+
+
+class Running:
+    """`zalo.run` (the body of `directive-bot serve zalo`) in a background task."""
+
+    def __init__(self, config: Config, service: AnswerService, secret: str = ""):
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(zalo.run(config, TOKEN, secret, stop=self.stop, service=service))
+
+    async def __aenter__(self) -> Running:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, timeout=10)
+
+
+async def polling(fake: FakeZalo, config: Config, service: AnswerService) -> Running:
+    running = Running(config, service)
+    await fake.until(lambda: fake.calls("getUpdates"), "the first getUpdates")
+    return running
+
+
+def ask(fake: FakeZalo, text: str, message_id: str, **kwargs) -> None:
+    fake.queue_update(text_update(text, message_id=message_id, **kwargs))
+
+
+def answers_in(texts: list[str]) -> int:
+    return sum(text.startswith("Kết quả 1–") for text in texts)
+
+
+# ---------------------------------------------------------------------------- polling
+
+
+@pytest.mark.asyncio
+async def test_polling_answers_a_question_once_after_408s_and_a_duplicate_update(fake, config, service):
+    async with await polling(fake, config, service):
+        # nothing queued yet: the fake answers 408 and the bot keeps polling
+        await fake.until(lambda: len(fake.calls("getUpdates")) >= 3, "polls answered 408")
+        ask(fake, QUESTION, "m-1")
+        ask(fake, QUESTION, "m-1")  # getUpdates has no offset: the same update can come twice
+        ask(fake, "/help", "m-2")
+        await fake.until(lambda: any(msg.ZALO_HELP in t for t in fake.sent()), "the /help reply")
+
+    sent = fake.sent("chat-1")
+    assert answers_in(sent) == 1
+    expected = service.answer(QUESTION)
+    assert f"[1] {zalo.reference_line(expected.hits[0].reference)}" in sent[0]
+    assert expected.hits[0].text[:60] in sent[0]
+    assert fake.calls("sendChatAction")[0].params == {"chat_id": "chat-1", "action": "typing"}
+    log = QueryLog(config.querylog.path)
+    assert log.stats().by_channel == {"zalo": 1}
+    log.close()
+
+
+@pytest.mark.asyncio
+async def test_a_long_answer_is_split_below_2000_characters_at_passage_boundaries(fake, config, service):
+    async with await polling(fake, config, service):
+        ask(fake, QUESTION, "m-1")
+        await fake.until(lambda: any(msg.ZALO_MORE_HINT in t for t in fake.sent()), "the whole answer")
+
+    sent = fake.sent()
+    expected = service.answer(QUESTION)
+    assert len(sent) >= 2, "three long passages do not fit in one message"
+    assert all(len(text) <= 2000 for text in sent)
+    for n, hit in enumerate(expected.hits, start=1):
+        # the reference line and its passage travel in the same message
+        holding = [text for text in sent if f"[{n}] " in text]
+        assert len(holding) == 1
+        assert f"[{n}] {zalo.reference_line(hit.reference)}\n{hit.text[:80]}" in holding[0]
+    assert sent[-1].endswith(msg.ZALO_FULL_HINT.format(choices="“1”, “2” hoặc “3”"))
+
+
+def test_a_passage_longer_than_a_message_is_cut_at_sentence_ends():
+    sentence = "Các cấp ủy, tổ chức đảng quán triệt và thực hiện nghiêm Chỉ thị số 05-CT/TW. "
+    passage = sentence * 60  # about 4,700 characters
+
+    parts = zalo.pack(["[1] Số hiệu: 05-CT/TW\n" + passage, "Gõ “thêm” để xem thêm kết quả."])
+
+    assert len(parts) == 3
+    assert all(len(part) <= 2000 for part in parts)
+    assert all(part.rstrip().endswith(".") for part in parts)
+    assert "".join(parts).count("Chỉ thị số 05-CT/TW.") == 60
+
+
+@pytest.mark.asyncio
+async def test_them_shows_the_next_results_and_2_shows_that_passage_in_full(fake, config, service):
+    page2 = service.answer(QUESTION, offset=3)
+    assert len(page2.hits) >= 2, "the test corpus must have at least five relevant passages"
+    chosen = page2.hits[1]
+    async with await polling(fake, config, service):
+        ask(fake, QUESTION, "m-1")
+        await fake.until(lambda: any(msg.ZALO_MORE_HINT in t for t in fake.sent()), "the first page")
+        first_page = len(fake.sent())
+        ask(fake, "thêm", "m-2")
+        await fake.until(lambda: any(t.startswith("Kết quả 4–") for t in fake.sent()), "the second page")
+        await fake.until(lambda: sum("đoạn tương ứng." in t for t in fake.sent()) == 2, "the second page")
+        second_page = len(fake.sent())
+        ask(fake, "2", "m-3")
+        await fake.until(lambda: chosen.text.split()[-1] in fake.sent()[-1] and len(fake.sent()) > second_page,
+                         "the passage in full")
+
+    more = "\n\n".join(fake.sent()[first_page:second_page])
+    assert page2.hits[0].text[:60] in more
+    full = "\n".join(fake.sent()[second_page:])
+    assert full.startswith(msg.ZALO_FULL_HEADER.format(choice=2))
+    assert zalo.reference_line(chosen.reference) in full
+    assert " ".join(chosen.text.split()) in " ".join(full.split())  # every word, not an excerpt
+
+
+@pytest.mark.asyncio
+async def test_follow_ups_without_a_recent_question_explain_the_session_expired(fake, config, service):
+    async with await polling(fake, config, service):
+        ask(fake, "thêm", "m-1")
+        await fake.sent_eventually(1)
+    assert fake.sent() == [msg.ZALO_NO_SESSION.format(minutes=30)]
+
+
+# ---------------------------------------------------------------------------- commands and events
+
+
+@pytest.mark.asyncio
+async def test_reindex_from_a_non_admin_is_refused_and_an_admin_gets_statistics(fake, config, service):
+    version = service.info().version
+    async with await polling(fake, config, service):
+        ask(fake, "/reindex", "m-1", user_id="user-1")
+        await fake.sent_eventually(1)
+        ask(fake, "/thongke", "m-2", user_id=ADMIN, chat_id="chat-admin")
+        await fake.sent_eventually(1, chat_id="chat-admin")
+
+    assert fake.sent("chat-1") == [msg.ZALO_ADMIN_ONLY.format(command="/reindex")]
+    assert service.info().version == version
+    assert f"Chỉ mục {version}" in fake.sent("chat-admin")[0]
+
+
+@pytest.mark.asyncio
+async def test_vanban_and_danhsach_answer_from_the_index(fake, config, service):
+    async with await polling(fake, config, service):
+        ask(fake, "/vanban 03-CT/TW", "m-1")
+        await fake.sent_eventually(1)
+        ask(fake, "/danhsach", "m-2")
+        await fake.sent_eventually(2)
+
+    card, listing = fake.sent()
+    assert card.startswith(msg.ZALO_DOCUMENT_HEADER.format(number="03-CT/TW"))
+    assert "Số hiệu: 03-CT/TW | Chỉ thị số 03-CT/TW" in card and "Ngày: 14/05/2011" in card
+    assert listing.startswith(msg.ZALO_DOCUMENTS_HEADER.format(count=len(DOCUMENTS)))
+
+
+@pytest.mark.asyncio
+async def test_an_image_and_a_sticker_get_a_short_explanation(fake, config, service):
+    async with await polling(fake, config, service):
+        fake.queue_update(text_update("", message_id="m-1", event="message.image.received"))
+        fake.queue_update(text_update("", message_id="m-2", event="message.sticker.received"))
+        await fake.sent_eventually(2)
+    assert fake.sent() == [msg.ZALO_IMAGE, msg.ZALO_STICKER]
+
+
+@pytest.mark.asyncio
+async def test_a_group_gets_answers_only_to_hoi_and_mentions(fake, config, service):
+    async with await polling(fake, config, service):
+        ask(fake, QUESTION, "m-1", chat_id="group-1", group=True)  # people talking among themselves
+        ask(fake, "/hoi " + QUESTION, "m-2", chat_id="group-1", group=True)
+        await fake.until(lambda: any(msg.ZALO_MORE_HINT in t for t in fake.sent()), "the /hoi answer")
+        ask(fake, "@Hỏi đáp văn bản thêm", "m-3", chat_id="group-1", group=True)
+        await fake.until(lambda: any(t.startswith("Kết quả 4–") for t in fake.sent()), "the mention reply")
+
+    sent = fake.sent("group-1")
+    assert answers_in(sent) == 1
+    assert msg.ZALO_GROUP_HINT.format(name="Hỏi đáp văn bản") in "\n".join(sent)
+
+
+@pytest.mark.asyncio
+async def test_malformed_updates_do_not_stop_the_bot(fake, config, service):
+    async with await polling(fake, config, service) as running:
+        fake.queue_update({"event_name": "message.text.received", "message": ["not", "a", "dict"]})
+        fake.queue_update({"event_name": "message.text.received", "message": {"message_id": "m-0"}})
+        fake.queue_update({"message": {"chat": {"id": "chat-1"}, "from": {"id": "user-1"}, "message_id": "m-1"}})
+        ask(fake, QUESTION, "m-2")
+        await fake.until(lambda: answers_in(fake.sent()) == 1, "the answer after the bad updates")
+        assert not running.task.done()
+
+
+# ---------------------------------------------------------------------------- errors from Zalo
+
+
+@pytest.mark.asyncio
+async def test_a_429_on_send_message_is_retried_and_the_reply_delivered(fake, config, service):
+    fake.fail("sendMessage", 429, times=2)
+    async with await polling(fake, config, service):
+        ask(fake, "/start", "m-1")
+        await fake.sent_eventually(1)
+
+    attempts = fake.calls("sendMessage")
+    assert len(attempts) == 3
+    assert all(a.params["text"] == attempts[0].params["text"] for a in attempts)
+    assert fake.sent() == [msg.ZALO_WELCOME]
+
+
+def test_a_bad_token_makes_startup_fail_clearly(fake, config, monkeypatch, capsys):
+    monkeypatch.setenv("ZALO_BOT_TOKEN", "9999:revoked-token")
+
+    status = zalo.serve(config)
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "Zalo refused the bot token (error 401" in err and "ZALO_BOT_TOKEN" in err
+    assert "revoked-token" not in err
+    assert [r.method for r in fake.requests] == ["getMe"]
+
+
+def test_a_missing_token_or_webhook_secret_is_named(config, monkeypatch, capsys):
+    monkeypatch.delenv("ZALO_BOT_TOKEN", raising=False)
+    assert zalo.serve(config) == 1
+    assert "ZALO_BOT_TOKEN is not set" in capsys.readouterr().err
+
+    monkeypatch.setenv("ZALO_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("ZALO_WEBHOOK_SECRET", "short")
+    webhook = dataclasses.replace(config, zalo=dataclasses.replace(config.zalo, mode="webhook"))
+    assert zalo.serve(webhook) == 1
+    assert "ZALO_WEBHOOK_SECRET" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- webhook
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.asyncio
+async def test_webhook_answers_the_right_secret_and_refuses_a_wrong_one_with_403(fake, config, service):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/zalo"
+    hook = ZaloWebhookConfig(url=url, listen="127.0.0.1", port=port, path="/zalo")
+    config = dataclasses.replace(config, zalo=dataclasses.replace(config.zalo, mode="webhook", webhook=hook))
+    forged = text_update("Quy định 37 cấm đảng viên làm gì?", message_id="w-1")
+    genuine = text_update(QUESTION, message_id="w-2")
+
+    async with Running(config, service, SECRET), httpx.AsyncClient(timeout=5) as http:
+        await fake.until(lambda: fake.webhook.get("url") == url, "setWebhook")
+        wrong = await http.post(url, json=forged, headers={zalo.SECRET_HEADER: "not-the-secret"})
+        missing = await http.post(url, json=forged)
+        right = await http.post(url, json=genuine, headers={zalo.SECRET_HEADER: SECRET})
+        await fake.until(lambda: any(msg.ZALO_MORE_HINT in t for t in fake.sent()), "the webhook answer")
+
+    assert (wrong.status_code, missing.status_code, right.status_code) == (403, 403, 200)
+    assert fake.webhook["secret_token"] == SECRET
+    assert answers_in(fake.sent()) == 1
+    assert all("Quy định 37" not in text for text in fake.sent())
+    log = QueryLog(config.querylog.path)
+    assert log.stats().questions == 1
+    log.close()
