@@ -55,8 +55,8 @@ class RetrievalConfig:
     top_k: int = 3
     candidates: int = 100
     max_per_document: int = 2
-    lexical_weight: float = 0.6
-    dense_weight: float = 0.4
+    lexical_weight: float = 0.8
+    dense_weight: float = 0.2
     doc_number_boost: float = 0.5
     min_relevance: float = 0.3
     max_question_chars: int = 1000

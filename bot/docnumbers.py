@@ -10,6 +10,7 @@ so a provincial directive is never mistaken for the Politburo's directive with t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -134,6 +135,12 @@ _PLENUM_LONG_RE = re.compile(
     r"(?:cua\s+)?ban\s+chap\s+hanh\s+trung\s+uong(?:\s+dang)?(?:\s+cong\s+san\s+viet\s+nam)?\s*,?\s*\(?\s*khoa\s*"
     + _TERM,
 )
+# Substrings (lower-case, folded) that each pattern needs; whitespace inside names may vary, so single words.
+_FULL_NEEDLES = ("ct", "kl", "nq", "qd", "hd", "tb", "bc", "kh/", "kh-", "kh ")
+_WORD_NEEDLES = ("thi", "luan", "quyet", "dinh", "huong", "hoach", "thong", "cao")
+_ABBREV_NEEDLES = ("ct", "kl", "nq", "qd")
+_PLENUM_NEEDLES = ("trung", "tw")
+_PLENUM_LONG_NEEDLES = ("chap",)
 _MORE_TERMS_RE = re.compile(r"\s*(?:,|va)\s*([ivx]{1,5})(?![a-z\d])")
 _KEY_RE = re.compile(r"(?:ct|kl|nq|qd|hd|kh|tb|bc)-\d{2,4}(?:-[a-z]+)?|tw\d{1,2}-[ivx]{1,5}")
 
@@ -299,6 +306,10 @@ class _Source:
         return _canonical_issuer(self.text[o_start:o_end]), end
 
 
+def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
+    return any(n in text for n in needles)
+
+
 def _list_continuation(
     src: _Source, pos: int, word_type: str, type_name: str, found: list[DocNumber]
 ) -> None:
@@ -316,12 +327,14 @@ def _candidates(src: _Source) -> list[DocNumber]:
     """Every match of every pattern, spans in folded coordinates; overlaps are resolved by the caller."""
     folded = src.lower
     found: list[DocNumber] = []
-    for m in _FULL_RE.finditer(folded):
+    # Cheap substring tests skip a pattern that cannot match; most passages mention no document at all.
+    has = functools.partial(_contains_any, folded)
+    for m in _FULL_RE.finditer(folded) if has(_FULL_NEEDLES) else ():
         issuer, end = src.issuer(m, 3)
         doc = _make(m.group(1), _code(m.group(2)), issuer, (m.start(), end))
         if doc:
             found.append(doc)
-    for m in _WORD_RE.finditer(folded):
+    for m in _WORD_RE.finditer(folded) if has(_WORD_NEEDLES) else ():
         word = re.sub(r"\s+", " ", m.group(1).lower())
         word_type = _TYPE_WORDS[word]
         type_name = "Quyết định" if word == "quyet dinh" else ""
@@ -333,14 +346,14 @@ def _candidates(src: _Source) -> list[DocNumber]:
         if doc:
             found.append(doc)
             _list_continuation(src, m.end(), word_type, type_name, found)
-    for m in _ABBREV_RE.finditer(folded):
+    for m in _ABBREV_RE.finditer(folded) if has(_ABBREV_NEEDLES) else ():
         type_code = _code(m.group(1))
         doc = _make(m.group(2), type_code, "", m.span())
         if doc:
             found.append(doc)
             _list_continuation(src, m.end(), type_code, "", found)
-    for regex in (_PLENUM_RE, _PLENUM_LONG_RE):
-        for m in regex.finditer(folded):
+    for regex, needles in ((_PLENUM_RE, _PLENUM_NEEDLES), (_PLENUM_LONG_RE, _PLENUM_LONG_NEEDLES)):
+        for m in regex.finditer(folded) if has(needles) else ():
             end = m.end()
             if "(" in m.group() and folded[end : end + 1] == ")":
                 end += 1

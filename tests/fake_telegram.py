@@ -261,7 +261,10 @@ class FakeTelegram:
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (shutdown)
+                    self.close_connection = True
 
             def _route(self) -> tuple[str, str] | None:
                 for prefix, kind in ((f"/file/bot{fake.token}/", "file"), (f"/bot{fake.token}/", "api")):
