@@ -37,16 +37,17 @@ def read_bench(folder: Path):
     return corpus, questions
 
 
-def plain_bm25(corpus, questions) -> float:
+def plain_bm25(corpus, questions, tokens=lambda text: text.lower().split(), k1=1.5) -> float:
+    """MRR@10 of bm25s alone over the given tokenization (the benchmark's baseline by default)."""
     import bm25s
     import numpy as np
 
     ids = [c["id"] for c in corpus]
-    retriever = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
-    retriever.index([f"{c['title']} {c['text']}".lower().split() for c in corpus], show_progress=False)
+    retriever = bm25s.BM25(k1=k1, b=0.75, method="lucene")
+    retriever.index([tokens(f"{c['title']} {c['text']}") for c in corpus], show_progress=False)
     total = 0.0
     for q in questions:
-        scores = retriever.get_scores(q.text.lower().split())
+        scores = retriever.get_scores(tokens(q.text))
         top = np.argsort(-scores)[:10]
         for rank, i in enumerate(top, 1):
             if ids[i] in q.relevant and scores[i] > 0:
@@ -59,6 +60,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", default=str(REPO.parent / "shared" / "bench" / "uit_viquad1"))
     ap.add_argument("--weights", nargs="*", default=[], help="extra lexical,dense weight pairs to try")
+    ap.add_argument("--tokenizers", action="store_true", help="also compare tokenizations (pyvi is slow)")
     args = ap.parse_args()
     folder = Path(args.bench)
     if not (folder / "corpus.jsonl").exists():
@@ -84,6 +86,19 @@ def main() -> int:
               f"({report.passages / build_s:.0f} passages/s)")
         print(f"{'system':<34} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'p50 ms':>7} {'p95 ms':>7}")
         print(f"{'plain bm25s (whitespace tokens)':<34} {'':>6} {'':>6} {'':>6} {plain_bm25(corpus, questions):>7.4f}")
+        if args.tokenizers:
+            from bot import vietnamese
+
+            variants = {
+                "bm25s syllables (normalized)": lambda t: [x for x in vietnamese.search_tokens(t, folded=False)
+                                                           if "_" not in x],
+                "bm25s syllables + pairs": lambda t: vietnamese.search_tokens(t, folded=False),
+                "bm25s folded syllables + pairs": lambda t: vietnamese.search_tokens(t, folded=True),
+                "bm25s pyvi words": lambda t: [w for w in vietnamese.pyvi_tokens(vietnamese.normalize(t).lower())
+                                               if any(ch.isalnum() for ch in w)],
+            }
+            for label, fn in variants.items():
+                print(f"{label:<34} {'':>6} {'':>6} {'':>6} {plain_bm25(corpus, questions, fn, k1=1.2):>7.4f}")
         runs = [("lexical", None), ("dense", None), ("hybrid", None)]
         for pair in args.weights:
             runs.append(("hybrid", tuple(float(x) for x in pair.split(","))))
@@ -94,10 +109,10 @@ def main() -> int:
             else:
                 label = f"project {mode}" + (f" {cfg.retrieval.lexical_weight:g}/{cfg.retrieval.dense_weight:g}"
                                              if mode == "hybrid" else "")
-            res = evaluate(service, questions, mode).metrics["all"]
-            lat = evaluate.last_latency if hasattr(evaluate, "last_latency") else None
+            result = evaluate(service, questions, mode)
+            res = result.metrics["all"]
             print(f"{label:<34} {res['recall@1']:>6.4f} {res['recall@5']:>6.4f} {res['recall@10']:>6.4f} "
-                  f"{res['mrr@10']:>7.4f}")
+                  f"{res['mrr@10']:>7.4f} {result.latency_ms['p50']:>7.1f} {result.latency_ms['p95']:>7.1f}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Party document numbers in text and questions ("Chỉ thị số 05", "QĐ 37", "NQ TW4 khóa XII") -> one canonical form.
+"""Party document numbers in text and questions ("Chỉ thị số 05", "QĐ 37", "NQ TW4 khóa XII") -> canonical form.
 
 Canonical number: "<number, at least 2 digits>-<TYPE>/<ISSUER>" in the official spelling ("05-CT/TW",
 "08-QĐi/TW"); "527-KH" when the issuer is unknown. Plenums: "TW4-XII".
@@ -77,6 +77,7 @@ _ORDINAL_WORDS = {"nhat": 1, "hai": 2, "ba": 3, "tu": 4, "bon": 4, "nam": 5, "sa
                   "tam": 8, "chin": 9, "muoi": 10}
 
 
+_COMBINING_RE = re.compile(r"[\u0300-\u036f]+")
 # Same-length replacements applied after stripping marks; str.replace is much faster than str.translate.
 _FOLD_REPLACEMENTS = [("đ", "d"), ("Đ", "D"), ("Ð", "D"), ("ð", "d"), ("–", "-"), ("—", "-"), ("\u00a0", " ")]
 
@@ -89,12 +90,11 @@ def _fold_chars(text: str) -> str:
     return folded
 
 
-_COMBINING_RE = re.compile(r"[\u0300-\u036f]+")
-
+# All patterns run on folded, lower-case text (see _Source).
 _CODE_ALT = r"qdi|qd|ct|kl|nq|hd|kh|tb|bc"
-# "-CT/TW", "/CT-TW", " CT/TW", "-ct-tw"
 # An issuer: "TW", "BTGTW", "ĐU", or dotted single letters "T.Ư".
 _ISSUER = r"((?:[a-z]\.)+[a-z](?![a-z])|[a-z]{1,12})(?![a-z\d])"
+# After a number: "-CT/TW", "/CT-TW", " CT/TW", "-ct-tw"
 _CODE_TAIL = rf"\s*[-/]?\s*({_CODE_ALT})\s*[-/]\s*{_ISSUER}"
 # Counting words after a bare number mean it is a quantity ("5 năm", "19 điều"), unless a number follows
 # ("năm 2016", "ngày 15-5-2016").
@@ -116,11 +116,14 @@ _WORD_RE = re.compile(
 )
 # CT05, CT 05, ct-05, QĐ 37, qđ37, NQ 04 — only the four central types, to avoid "BC 5", "TB 2".
 _ABBREV_RE = re.compile(
-    r"(?<![a-z\d])(qdi|qd|ct|kl|nq)\s*[-.]?\s*(?:so\s*)?(\d{1,4})(?!\d)(?![-/.,]\d)" + _NOT_A_QUANTITY + r"(?![a-z\d])",
+    r"(?<![a-z\d])(qdi|qd|ct|kl|nq)\s*[-.]?\s*(?:so\s*)?(\d{1,4})(?!\d)(?![-/.,]\d)"
+    + _NOT_A_QUANTITY
+    + r"(?![a-z\d])",
 )
 # "... 05 và 06", "..., 06"
 _LIST_RE = re.compile(
-    rf"\s*(?:,|;|&|\bva\b|\bhoac\b)\s*(?:so\s*)?(\d{{1,4}})(?!\d)(?![-/.,]\d)(?:{_CODE_TAIL}|{_NOT_A_QUANTITY}{_NOT_COUNTING_DOCUMENTS}(?![a-z\d]))",
+    rf"\s*(?:,|;|&|\bva\b|\bhoac\b)\s*(?:so\s*)?(\d{{1,4}})(?!\d)(?![-/.,]\d)"
+    rf"(?:{_CODE_TAIL}|{_NOT_A_QUANTITY}{_NOT_COUNTING_DOCUMENTS}(?![a-z\d]))",
 )
 _TERM = r"([ivx]{1,5}|\d{1,2})(?![a-z\d])"
 _PLENUM_NUMBER = r"(?:lan\s+thu\s*)?(\d{1,2}|" + "|".join(_ORDINAL_WORDS) + r")(?![a-z\d])"
@@ -243,7 +246,7 @@ def _make(
 
 
 def _code(folded_code: str) -> str:
-    # "QĐI" typed in capitals is still the QĐi code; only lowercase spelling is official.
+    # Matching is case-blind, so "QĐI" typed in capitals also gives the official "QĐi".
     return _CODES[folded_code.lower()]
 
 
@@ -339,7 +342,7 @@ def _candidates(src: _Source) -> list[DocNumber]:
         word_type = _TYPE_WORDS[word]
         type_name = "Quyết định" if word == "quyet dinh" else ""
         code = _code(m.group(3)) if m.group(3) else None
-        if not code and word_type not in _CENTRAL_BY_DEFAULT and "so" not in folded[m.end(1) : m.start(2)].lower():
+        if not code and word_type not in _CENTRAL_BY_DEFAULT and "so" not in folded[m.end(1) : m.start(2)]:
             continue  # "kế hoạch 5", "báo cáo 2": too weak without "số" or a full code
         issuer, end = src.issuer(m, 4) if m.group(4) else ("", m.end())
         doc = _make(m.group(2), _merge_types(word_type, code), issuer, (m.start(), end), type_name)

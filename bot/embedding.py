@@ -18,6 +18,9 @@ from bot.config import EmbeddingConfig
 
 log = logging.getLogger(__name__)
 
+# sentence_transformers, torch, sklearn and pyvi are imported where first needed: together they take
+# seconds to import, and code that only reads the module's names should not pay for them.
+
 UNKNOWN_TOKEN = "[UNK]"
 MAX_VOCABULARY = 200_000
 BUILTIN_INFO_FILE = "builtin_model.json"

@@ -111,6 +111,7 @@ TG_UPLOAD_BAD_TYPE = ("Tệp “{name}” không được nhận: bot chỉ nh�
 TG_UPLOAD_TOO_BIG = "Tệp “{name}” quá lớn ({size:.1f} MB, tối đa {limit:g} MB). Kho không thay đổi."
 TG_UPLOAD_NOT_TEXT = ("Tệp “{name}” không phải văn bản UTF-8 hợp lệ nên không được lưu. "
                       "Hãy lưu lại tệp với mã hoá UTF-8 rồi gửi lại. Kho không thay đổi.")
+TG_UPLOAD_INVALID = "Tệp “{name}” không dùng được: {reason}. Kho không thay đổi."
 TG_UPLOAD_SAVED = "Đã lưu “{name}” vào kho, đang lập chỉ mục…"
 TG_REINDEX_STARTED = "Đang lập chỉ mục lại kho văn bản…"
 TG_REINDEX_BUSY = "Đang có một lượt lập chỉ mục khác chạy, vui lòng đợi rồi thử lại."

@@ -212,6 +212,8 @@ class Retriever:
         if wl > 0 and (terms.folded_tokens or terms.accented_tokens):
             lex = np.zeros(n, dtype=np.float32)
             if terms.folded_tokens:
+                # accented and folded scores add up: exact matches count twice (weighting the folded
+                # part down when diacritics are typed changed nothing measurable: docs/benchmarks.md)
                 lex += self._lex_fold.get_scores(terms.folded_tokens)
             if terms.accented_tokens:
                 lex += self._lex_acc.get_scores(terms.accented_tokens)

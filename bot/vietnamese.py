@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 __all__ = [
@@ -295,7 +296,7 @@ def search_tokens(text: str, *, folded: bool, keep_stopwords: bool = False) -> l
     return out
 
 
-def match_spans(text: str, query_terms: list[str] | tuple[str, ...] | set[str] | frozenset[str]) -> list[tuple[int, int]]:
+def match_spans(text: str, query_terms: Iterable[str]) -> list[tuple[int, int]]:
     """Character spans in the ORIGINAL text of syllables that match a query term, merged when adjacent.
 
     A term with diacritics matches the normalized lower-case syllable ("hòa" matches "Hoà");

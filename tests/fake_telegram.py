@@ -59,7 +59,8 @@ class FakeTelegram:
         self._closed = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-telegram", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-telegram", daemon=True)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -267,9 +268,10 @@ class FakeTelegram:
                     self.close_connection = True
 
             def _route(self) -> tuple[str, str] | None:
+                path = urllib.parse.unquote(self.path.split("?")[0])  # PTB quotes the token in file URLs
                 for prefix, kind in ((f"/file/bot{fake.token}/", "file"), (f"/bot{fake.token}/", "api")):
-                    if self.path.startswith(prefix):
-                        return kind, urllib.parse.unquote(self.path[len(prefix):].split("?")[0])
+                    if path.startswith(prefix):
+                        return kind, path[len(prefix):]
                 return None
 
             def do_GET(self) -> None:

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import shutil
 import socket
-from pathlib import Path
 
 import httpx
 import pytest
 
 from bot import messages as msg
 from bot.channels import zalo
-from bot.config import (Config, IndexConfig, KnowledgeConfig, QueryLogConfig, ZaloConfig,
-                        ZaloWebhookConfig)
+from bot.config import Config, QueryLogConfig, ZaloConfig, ZaloWebhookConfig, load_config
 from bot.querylog import QueryLog
 from bot.service import AnswerService
+from conftest import make_workspace
+from fake_zalo import FakeZalo, text_update
 
-try:
-    from tests.fake_zalo import FakeZalo, text_update
-except ImportError:  # tests/ is on sys.path itself
-    from fake_zalo import FakeZalo, text_update
-
-KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 DOCUMENTS = [
     "ct-03-tw-2011.md",
     "tin-laodongthudo-ban-hanh-ct05-2016.md",
@@ -40,13 +33,11 @@ ADMIN = "admin-1"
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> AnswerService:
-    root = tmp_path_factory.mktemp("zalo")
-    (root / "knowledge").mkdir()
-    for name in DOCUMENTS:
-        shutil.copy(KNOWLEDGE / name, root / "knowledge" / name)
-    config = Config(knowledge=KnowledgeConfig(dir=root / "knowledge"), index=IndexConfig(dir=root / "index"),
-                    querylog=QueryLogConfig(path=root / "querylog.sqlite"))
-    return AnswerService(config)
+    """The real service over an index of DOCUMENTS, built once for this file.
+
+    It replaces conftest's shared `service`: the questions below rely on these documents.
+    """
+    return AnswerService(load_config(make_workspace(tmp_path_factory.mktemp("zalo"), docs=DOCUMENTS)))
 
 
 @pytest.fixture
@@ -148,28 +139,31 @@ def test_a_passage_longer_than_a_message_is_cut_at_sentence_ends():
 
 
 @pytest.mark.asyncio
-async def test_them_shows_the_next_results_and_2_shows_that_passage_in_full(fake, config, service):
+async def test_them_shows_the_next_results_and_a_number_shows_that_passage_in_full(fake, config, service):
+    page1 = service.answer(QUESTION)
     page2 = service.answer(QUESTION, offset=3)
     assert len(page2.hits) >= 2, "the test corpus must have at least five relevant passages"
-    chosen = page2.hits[1]
+    assert len(page1.hits[0].text) > zalo.EXCERPT_CHARS, "the list must show an excerpt of passage 1"
+
+    def shown(since: int = 0) -> str:
+        return " ".join(" ".join(fake.sent()[since:]).split())
+
     async with await polling(fake, config, service):
         ask(fake, QUESTION, "m-1")
         await fake.until(lambda: any(msg.ZALO_MORE_HINT in t for t in fake.sent()), "the first page")
-        first_page = len(fake.sent())
-        ask(fake, "thêm", "m-2")
-        await fake.until(lambda: any(t.startswith("Kết quả 4–") for t in fake.sent()), "the second page")
-        await fake.until(lambda: sum("đoạn tương ứng." in t for t in fake.sent()) == 2, "the second page")
-        second_page = len(fake.sent())
-        ask(fake, "2", "m-3")
-        await fake.until(lambda: chosen.text.split()[-1] in fake.sent()[-1] and len(fake.sent()) > second_page,
-                         "the passage in full")
+        assert " ".join(page1.hits[0].text.split()) not in shown()
+        ask(fake, "1", "m-2")
+        await fake.until(lambda: " ".join(page1.hits[0].text.split()) in shown(), "passage 1 in full")
+        ask(fake, "thêm", "m-3")
+        await fake.until(lambda: any(t.startswith("Kết quả 4–6") for t in fake.sent()), "the second page")
+        await fake.until(lambda: sum("đoạn tương ứng." in t for t in fake.sent()) == 2, "its hints")
+        before = len(fake.sent())
+        ask(fake, "2", "m-4")  # "2" now means the second passage of the second page
+        await fake.until(lambda: " ".join(page2.hits[1].text.split()) in shown(before), "passage 5 in full")
 
-    more = "\n\n".join(fake.sent()[first_page:second_page])
-    assert page2.hits[0].text[:60] in more
-    full = "\n".join(fake.sent()[second_page:])
+    full = "\n".join(fake.sent()[before:])
     assert full.startswith(msg.ZALO_FULL_HEADER.format(choice=2))
-    assert zalo.reference_line(chosen.reference) in full
-    assert " ".join(chosen.text.split()) in " ".join(full.split())  # every word, not an excerpt
+    assert zalo.reference_line(page2.hits[1].reference) in full
 
 
 @pytest.mark.asyncio

@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import sys
+import tempfile
 import time
 import unicodedata
 import warnings
@@ -53,7 +54,8 @@ from telegram.warnings import PTBDeprecationWarning
 from bot import messages
 from bot.channels import telegram_render as render
 from bot.config import Config
-from bot.models import Answer, Hit, IndexReport
+from bot.documents import DocumentError, load_file
+from bot.models import Answer, Failure, Hit, IndexReport
 from bot.querylog import QueryLog
 
 log = logging.getLogger(__name__)
@@ -261,6 +263,15 @@ def _safe_filename(name: str) -> str:
     name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
     return name
+
+
+def _document_problem(path: Path, name: str, max_file_mb: float) -> str:
+    """Why the indexer would skip this file ("" when it reads as a document), checked before saving."""
+    try:
+        loaded = load_file(path, rel=name, max_file_mb=max_file_mb)
+    except DocumentError as exc:
+        return exc.reason
+    return "; ".join(item.reason for item, _ in loaded if isinstance(item, Failure))
 
 
 async def _document_passages(service: Any, doc_id: str) -> list[Hit]:
@@ -541,36 +552,47 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if await _refuse_unless_admin(update, context, "document upload", messages.TG_UPLOAD_ADMIN_ONLY):
         return
     deps, message = _deps(context), update.effective_message
-    document = message.document
-    shown_name = document.file_name or ""
-    name = _safe_filename(shown_name)
+    if deps.reindex_lock.locked():
+        await message.reply_html(render.escape(messages.TG_REINDEX_BUSY))
+        return
+    name, problem = await _save_upload(deps, message.document)
+    if problem:
+        await message.reply_html(render.escape(problem))
+        return
+    log.info("telegram: admin %s uploaded %s", update.effective_user.id, name)
+    await _reindex_with_progress(message, context, messages.TG_UPLOAD_SAVED.format(name=name))
+
+
+async def _save_upload(deps: Deps, document: Any) -> tuple[str, str]:
+    """(saved file name, "") or ("", the Vietnamese reason it was refused); knowledge/ changes only on success."""
+    shown = document.file_name or ""
+    name = _safe_filename(shown)
     if not name.lower().endswith(UPLOAD_SUFFIXES) or len(name) <= 3:
-        await message.reply_html(render.escape(messages.TG_UPLOAD_BAD_TYPE.format(name=shown_name)))
-        return
+        return "", messages.TG_UPLOAD_BAD_TYPE.format(name=shown)
     limit_mb = min(deps.config.telegram.max_upload_mb, deps.config.knowledge.max_file_mb)
+    too_big = messages.TG_UPLOAD_TOO_BIG
     if (document.file_size or 0) > limit_mb * 1024 * 1024:
-        await message.reply_html(render.escape(messages.TG_UPLOAD_TOO_BIG.format(
-            name=shown_name, size=document.file_size / 1024 / 1024, limit=limit_mb)))
-        return
+        return "", too_big.format(name=shown, size=document.file_size / 1048576, limit=limit_mb)
     data = bytes(await (await document.get_file()).download_as_bytearray())
     if len(data) > limit_mb * 1024 * 1024:
-        await message.reply_html(render.escape(messages.TG_UPLOAD_TOO_BIG.format(
-            name=shown_name, size=len(data) / 1024 / 1024, limit=limit_mb)))
-        return
+        return "", too_big.format(name=shown, size=len(data) / 1048576, limit=limit_mb)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = ""
     if not text.strip() or "\x00" in text:
-        await message.reply_html(render.escape(messages.TG_UPLOAD_NOT_TEXT.format(name=shown_name)))
-        return
+        return "", messages.TG_UPLOAD_NOT_TEXT.format(name=shown)
     folder = Path(deps.config.knowledge.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{name}.part"
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, folder / name)  # the indexer never sees half a file
-    log.info("telegram: admin %s uploaded %s (%d bytes)", update.effective_user.id, name, len(data))
-    await _reindex_with_progress(message, context, messages.TG_UPLOAD_SAVED.format(name=name))
+    # checked in a hidden folder (the indexer skips it), then moved in: the index never sees half a file
+    with tempfile.TemporaryDirectory(prefix=".upload-", dir=folder) as staging:
+        partial = Path(staging) / name
+        partial.write_text(text, encoding="utf-8")
+        problem = await asyncio.to_thread(_document_problem, partial, name, limit_mb)
+        if problem:
+            return "", messages.TG_UPLOAD_INVALID.format(name=shown, reason=problem)
+        os.replace(partial, folder / name)
+    return name, ""
 
 
 # ---------------------------------------------------------------- inline mode

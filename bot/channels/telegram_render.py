@@ -258,7 +258,9 @@ def document_page(refs: Sequence[Reference], page: int,
             lines.append(f"<b>{escape(messages.DOC_TYPE_NAMES.get(current, messages.TG_DOC_TYPE_OTHER))}</b>")
         number = f"<b>{escape(ref.doc_number)}</b> " if ref.doc_number else ""
         date = f"({escape(format_date(ref.issued))}) " if ref.issued else ""
-        lines.append(f"• {number}{date}{escape(ref.title or ref.doc_id)}")
+        title = ref.title or ref.doc_id
+        title = title if len(title) <= 180 else title[:179] + "…"  # a page of 15 stays one message
+        lines.append(f"• {number}{date}{escape(title)}")
     return "\n".join(lines), page, pages
 
 

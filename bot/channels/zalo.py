@@ -185,7 +185,7 @@ def render_answer(answer: Answer, mention: str | None = None) -> list[str]:
     question = answer.question if len(answer.question) <= 120 else answer.question[:119] + "…"
     blocks = [msg.ZALO_RESULTS_HEADER.format(first=first, last=answer.offset + len(answer.hits),
                                              question=question)]
-    if answer.message:  # e.g. "Kho chưa có toàn văn 05-CT/TW; dưới đây là các bài viết có nhắc đến…"
+    if answer.message and answer.offset == 0:  # "Kho chưa có toàn văn 05-CT/TW; dưới đây là…"
         blocks.append(answer.message)
     for n, hit in enumerate(answer.hits, start=1):
         blocks.append(f"{reference_line(hit.reference, n)}\n{excerpt(hit.text)}")

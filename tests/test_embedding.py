@@ -1,0 +1,261 @@
+"""The embedding model: the builtin static model built from the corpus, and local transformer models, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import EmbeddingConfig
+from bot.embedding import Embedder, EmbeddingError, build_builtin_model
+
+# Paragraphs from knowledge/ (public news articles and Chỉ thị 03), verbatim (cut short, or two paragraphs joined); one topic each.
+PASSAGES = [
+    # 0: Chỉ thị 05
+    "Bộ Chính trị vừa ban hành Chỉ thị 05-CT/TW về “Đẩy mạnh học tập và làm theo tư tưởng, đạo đức, phong "
+    "cách Hồ Chí Minh”. Cụ thể, tại Chỉ thị 05 – CT/TW của Bộ Chính trị yêu cầu đưa việc học tập, làm theo "
+    "tư tưởng, đạo đức của Hồ Chí Minh lên một tầm mới và nội dung hết sức cụ thể.",
+    # 1: Chỉ thị 03
+    "Thực hiện Nghị quyết Đại hội đại biểu toàn quốc lần thứ X của Đảng, Bộ Chính trị (khóa X) đã ban hành "
+    "Chỉ thị 06-CT/TW, ngày 07-11-2006 về “Tổ chức cuộc vận động “Học tập và làm theo tấm gương đạo đức Hồ "
+    "Chí Minh”. Hơn 4 năm qua, với sự chỉ đạo thường xuyên, chặt chẽ của các cấp ủy và tổ chức đảng; sự tham "
+    "gia tích cực của cán bộ, đảng viên và nhân dân, cuộc vận động đã đạt được kết quả bước đầu, góp phần "
+    "vào công tác xây dựng, chỉnh đốn Đảng và thực hiện thắng lợi Nghị quyết Đại hội X của Đảng.",
+    # 2: Quy định 37
+    "Mới đây, thay mặt Ban Chấp hành Trung ương, Tổng Bí thư Nguyễn Phú Trọng đã ký ban hành Quy định "
+    "37-QĐ/TW (Quy định 37) về những điều đảng viên không được làm. Trước đó, ngày 1/11/2011, Ban Chấp hành "
+    "Trung ương đã có Quy định số 47-QĐ/TW. So với Quy định 47, quy định mới – Quy định 37 cũng gồm 19 điều "
+    "nhưng đã được bổ sung thêm những việc mà đảng viên không được làm.",
+    # 3: Quy định 08
+    "Ngày 10/6/2019, Tỉnh ủy Khánh Hòa đã ban hành Văn bản số 2777-CV/TU yêu cầu các cấp ủy Đảng, chính "
+    "quyền địa phương, cơ quan, đơn vị trong toàn Đảng bộ tỉnh lãnh đạo, chỉ đạo và thực hiện nghiêm Quy định "
+    "số 08-QĐ/TW của Ban Chấp hành Trung ương Đảng về trách nhiệm nêu gương của cán bộ, đảng viên, trước hết "
+    "là Ủy viên Bộ Chính trị, Ủy viên Ban Bí thư, Ủy viên Ban chấp hành Trung ương.",
+    # 4: Nghị quyết Trung ương 4 khóa XII
+    "Căn cứ lý luận và qua tổng kết thực tiễn, Nghị quyết Trung ương 4 khoá XII, về tăng cường xây dựng, "
+    "chỉnh đốn Đảng; ngăn chặn, đẩy lùi sự suy thoái về tư tưởng chính trị, đạo đức, lối sống, và biểu hiện "
+    "\"tự diễn biến\", \"tự chuyển hoá\" trong nội bộ đã chỉ ra những biểu hiện để nhận diện các hành vi này. "
+    "(1) Phai nhạt lý tưởng cách mạng; dao động, giảm sút niềm tin vào mục tiêu độc lập dân tộc và chủ nghĩa "
+    "xã hội; hoài nghi, thiếu tin tưởng vào chủ nghĩa Mác - Lênin, tư tưởng Hồ Chí Minh.",
+    # 5: Kết luận 01 (mentions Chỉ thị 05 too)
+    "Ngày 16-5, Tỉnh ủy Hà Tĩnh tổ chức hội nghị sơ kết 3 năm thực hiện Kết luận số 01 ngày 18-5-2021 của Bộ "
+    "Chính trị về tiếp tục thực hiện Chỉ thị số 05 ngày 15-5-2016 của Bộ Chính trị khóa XII. Hà Tĩnh vinh danh "
+    "các tập thể, cá nhân tiêu biểu có thành tích xuất sắc trong học tập và làm theo tư tưởng, đạo đức, phong "
+    "cách Hồ Chí Minh, giai đoạn 2021 - 2024.",
+    # 6: Kết luận 21
+    "Sáng 20/5, tại Nhà Quốc hội, Đảng đoàn Quốc hội và Đảng ủy cơ quan Văn phòng Quốc hội tổ chức Hội nghị "
+    "nghiên cứu, học tập, quán triệt và triển khai thực hiện Kết luận số 21 và Kết luận, Quy định của Hội nghị "
+    "lần thứ tư Ban Chấp hành Trung ương Đảng (khóa XIII). Phó Chủ tịch Quốc hội Nguyễn Khắc Định dự Hội nghị.",
+    # 7: Quy định 144
+    "Tổng Bí thư Nguyễn Phú Trọng đã thay mặt Bộ Chính trị ký ban hành quy định số 144 Quy định chuẩn mực đạo "
+    "đức cách mạng của cán bộ, đảng viên giai đoạn mới. Với quy định về \"yêu nước, tôn trọng nhân dân, tuyệt "
+    "đối trung thành với Đảng, với Tổ quốc\", Bộ Chính trị nêu rõ cán bộ, đảng viên cần nêu cao tinh thần yêu "
+    "nước, lòng tự hào dân tộc, tuyệt đối trung thành với Tổ quốc, với sự nghiệp cách mạng của Đảng; hết lòng, "
+    "hết sức phụng sự Tổ quốc, phục vụ nhân dân.",
+]
+DIRECTIVE_05 = 0
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="module")
+def builtin_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("builtin") / "model"
+    build_builtin_model(PASSAGES, path, dim=64, seed=0)
+    return path
+
+
+@pytest.fixture(scope="module")
+def builtin(builtin_dir) -> Embedder:
+    return Embedder.load(EmbeddingConfig(model="builtin", dim=64), builtin_dir)
+
+
+# --- the builtin model -------------------------------------------------------------------------------
+
+
+def test_builtin_model_folder_loads_with_plain_sentence_transformers(builtin_dir):
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(builtin_dir), device="cpu")
+    vectors = model.encode(PASSAGES)
+    assert vectors.shape == (len(PASSAGES), 64)
+    assert np.linalg.norm(vectors, axis=1).min() > 0
+
+
+def test_query_without_diacritics_finds_directive_05(builtin):
+    passages = builtin.encode_passages(PASSAGES)
+    query = builtin.encode_queries(["chi thi 05 yeu cau gi"])[0]
+    assert int(np.argmax(passages @ query)) == DIRECTIVE_05
+
+
+def test_accented_and_unaccented_queries_give_the_same_vector(builtin):
+    pairs = [
+        ("Chỉ thị 05 yêu cầu gì?", "chi thi 05 yeu cau gi"),
+        ("ĐẢNG VIÊN không được làm gì", "dang vien khong duoc lam gi"),
+    ]
+    for accented, bare in pairs:
+        a, b = builtin.encode_queries([accented, bare])
+        assert np.linalg.norm(a) == pytest.approx(1.0, abs=1e-5)
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_query_of_unknown_words_is_a_zero_vector_not_nan(builtin):
+    vectors = builtin.encode_queries(["xyzzy qwfp", "", "?!"])
+    assert vectors.dtype == np.float32
+    assert not np.isnan(vectors).any()
+    assert np.all(vectors == 0)
+
+
+def test_builtin_passage_vectors_are_unit_float32_rows_of_the_configured_dimension(builtin):
+    vectors = builtin.encode_passages(PASSAGES)
+    assert builtin.dim == 64 and builtin.name == "builtin"
+    assert vectors.shape == (len(PASSAGES), 64) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_tiny_corpus_keeps_the_requested_dimension_and_records_its_rank(tmp_path):
+    build_builtin_model(PASSAGES[:3], tmp_path / "tiny", dim=128)
+    embedder = Embedder.load(EmbeddingConfig(dim=128), tmp_path / "tiny")
+    about = json.loads((tmp_path / "tiny" / "builtin_model.json").read_text(encoding="utf-8"))
+    assert embedder.dim == 128
+    assert embedder.encode_passages(PASSAGES[:3]).shape == (3, 128)
+    assert 1 <= about["rank"] <= 3
+
+
+def test_same_corpus_and_seed_build_the_same_model(tmp_path, builtin):
+    build_builtin_model(PASSAGES, tmp_path / "again", dim=64, seed=0)
+    again = Embedder.load(EmbeddingConfig(dim=64), tmp_path / "again")
+    np.testing.assert_allclose(again.encode_passages(PASSAGES), builtin.encode_passages(PASSAGES), atol=1e-5)
+
+
+def test_building_from_no_passages_is_refused(tmp_path):
+    with pytest.raises(EmbeddingError, match="no passages"):
+        build_builtin_model([], tmp_path / "empty")
+
+
+# --- external models, offline ------------------------------------------------------------------------
+
+TOKENIZER_SENTENCES = [
+    "query: học_sinh giỏi",
+    "passage: học sinh giỏi được khen thưởng",
+    "Chỉ_thị 05 yêu_cầu gì",
+    "đảng_viên không được làm gì",
+    "Bộ Chính_trị ban_hành Chỉ thị về học_tập và làm theo tư_tưởng Hồ_Chí_Minh",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_transformer_dir(tmp_path_factory) -> Path:
+    """A 2-layer BERT with random weights and a WordPiece tokenizer trained here, saved as an ST folder."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+    from tokenizers.trainers import WordPieceTrainer
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    root = tmp_path_factory.mktemp("external")
+    raw = root / "raw"
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokenizer = Tokenizer(WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(TOKENIZER_SENTENCES, WordPieceTrainer(vocab_size=300, special_tokens=specials))
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", tokenizer.token_to_id("[CLS]")), ("[SEP]", tokenizer.token_to_id("[SEP]"))],
+    )
+    PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=128,
+    ).save_pretrained(str(raw))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    BertModel(config).save_pretrained(str(raw))
+    model = SentenceTransformer(modules=[Transformer(str(raw)), Pooling(32, "mean")], device="cpu")
+    model.save(str(root / "model"), create_model_card=False)
+    return root / "model"
+
+
+def external_config(path: Path, **changes) -> EmbeddingConfig:
+    settings = dict(query_prefix="query: ", passage_prefix="passage: ", segment_words=True, max_seq_length=64)
+    return EmbeddingConfig(model=str(path), **(settings | changes))
+
+
+def test_local_transformer_folder_encodes_unit_rows_of_its_dimension(tiny_transformer_dir, tmp_path):
+    embedder = Embedder.load(external_config(tiny_transformer_dir), tmp_path / "unused-builtin")
+    queries = embedder.encode_queries(["Chỉ thị 05 yêu cầu gì", "đảng viên không được làm gì"])
+    passages = embedder.encode_passages(["học sinh giỏi được khen thưởng"], show_progress=False)
+    assert embedder.dim == 32 and embedder.name == str(tiny_transformer_dir)
+    assert queries.shape == (2, 32) and passages.shape == (1, 32)
+    assert queries.dtype == np.float32 and passages.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(np.vstack([queries, passages]), axis=1), 1.0, atol=1e-5)
+
+
+def test_prefixes_and_word_segmentation_are_applied_before_encoding(tiny_transformer_dir, tmp_path):
+    configured = Embedder.load(external_config(tiny_transformer_dir), tmp_path)
+    plain = Embedder.load(
+        external_config(tiny_transformer_dir, query_prefix="", passage_prefix="", segment_words=False), tmp_path
+    )
+    text = "học sinh giỏi"
+    np.testing.assert_allclose(
+        configured.encode_queries([text]), plain.encode_queries(["query: học_sinh giỏi"]), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        configured.encode_passages([text]), plain.encode_queries(["passage: học_sinh giỏi"]), atol=1e-5
+    )
+    # without segmentation the same text is another input
+    assert not np.allclose(configured.encode_queries([text]), plain.encode_queries(["query: học sinh giỏi"]))
+
+
+def test_max_seq_length_is_applied_and_capped_at_what_the_model_takes(tiny_transformer_dir, tmp_path):
+    assert Embedder.load(external_config(tiny_transformer_dir), tmp_path).max_seq_length == 64
+    capped = Embedder.load(external_config(tiny_transformer_dir, max_seq_length=1000), tmp_path)
+    assert capped.max_seq_length == 128
+    assert capped.encode_passages(["học sinh giỏi " * 300]).shape == (1, 32)
+
+
+# --- failures ----------------------------------------------------------------------------------------
+
+
+def test_missing_model_folder_raises_a_clear_error(tmp_path):
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(EmbeddingError) as caught:
+        Embedder.load(EmbeddingConfig(model=str(missing)), tmp_path)
+    message = str(caught.value)
+    assert str(missing) in message and "no such folder" in message and "\n" not in message
+
+
+def test_broken_model_folder_raises_a_clear_error(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "modules.json").write_text("not json", encoding="utf-8")
+    with pytest.raises(EmbeddingError) as caught:
+        Embedder.load(EmbeddingConfig(model=str(broken)), tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"embedding.model '{broken}': cannot load:") and "\n" not in message
+
+
+def test_missing_builtin_model_says_to_rebuild_the_index(tmp_path):
+    with pytest.raises(EmbeddingError, match="rebuild the index"):
+        Embedder.load(EmbeddingConfig(model="builtin"), tmp_path / "index" / "builtin")
