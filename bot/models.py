@@ -87,6 +87,8 @@ class Answer:
     suggestions: list[str] = field(default_factory=list)
     # the document a number in the question refers to, when the question names one
     document: DocumentCard | None = None
+    # how the question was understood, when shorthand/abbreviations were expanded ("" otherwise)
+    understood: str = ""
     offset: int = 0  # index of hits[0] in the full ranking ("Xem thêm" pages)
     has_more: bool = False
     index_version: str = ""
