@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     ix = sub.add_parser("index", help="build the index from knowledge/ and make it current")
     ix.add_argument("--knowledge", help="documents folder (overrides knowledge.dir)")
     ix.add_argument("--index", help="index folder (overrides index.dir)")
+    ix.add_argument("--full", action="store_true", help="embed every passage again (retrain the builtin model)")
+    ix.add_argument("--strict", action="store_true", help="exit 1 when any document failed")
+    ix.add_argument("--rollback", action="store_true", help="make the previous index version current again")
 
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question")
@@ -81,19 +84,24 @@ def _service(cfg):
 
 
 def cmd_index(args) -> int:
-    from bot.index import build_index
+    from bot.index import build_index, rollback
 
     cfg = _config(args)
-    report = build_index(cfg, progress=lambda m: print(m, file=sys.stderr), show_progress=sys.stderr.isatty())
+    if args.rollback:
+        print(f"index version {rollback(cfg)} is current again")
+        return EXIT_OK
+    report = build_index(cfg, progress=lambda m: print(m, file=sys.stderr), show_progress=sys.stderr.isatty(),
+                         full=args.full)
     print(format_report(report))
-    return EXIT_OK
+    return EXIT_FAIL if args.strict and report.failed else EXIT_OK
 
 
 def format_report(report) -> str:
     lines = [f"index version {report.version}: {report.documents} documents, {report.passages} passages "
              f"in {report.seconds:.1f} s ({report.passages / max(report.seconds, 1e-9):.0f} passages/s)",
              f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
-             f"unchanged {len(report.unchanged)}, failed {len(report.failed)}"]
+             f"unchanged {len(report.unchanged)}, failed {len(report.failed)}",
+             f"embedded {report.embedded_passages} passages, reused {report.reused_passages}"]
     if report.rebuilt_reason:
         lines.append(f"rebuilt completely: {report.rebuilt_reason}")
     for f in report.failed:

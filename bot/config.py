@@ -244,6 +244,9 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
 
 
 def _resolve(cfg: Config, base: Path) -> Config:
+    model = cfg.embedding.model
+    if model != "builtin" and not Path(model).is_absolute() and (base / model).is_dir():
+        cfg.embedding.model = str((base / model).resolve())  # a local model folder next to the config
     for section, attr in ((cfg.knowledge, "dir"), (cfg.index, "dir"), (cfg.querylog, "path")):
         value = getattr(section, attr)
         if not value.is_absolute():

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import yaml
 
-from bot import docnumbers
+from bot import docnumbers, formats
 from bot.models import Document, Failure
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_EXTENSIONS = (".md", ".markdown", ".txt", ".jsonl")
+SUPPORTED_EXTENSIONS = (".md", ".markdown", ".txt", ".jsonl", ".docx", ".pdf", ".html", ".htm")
+# name.yaml beside name.docx (or any single-document file) sets or overrides its metadata
+SIDECAR_EXTENSIONS = (".yaml", ".yml")
+_SIDECAR_TARGETS = tuple(e for e in SUPPORTED_EXTENSIONS if e != ".jsonl")
 _ID_RE = re.compile(r"^[\w][\w.\-]*$")
 _FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _KNOWN_FIELDS = ("id", "title", "doc_number", "doc_type", "issuer", "issued", "source_url", "complete")
@@ -34,7 +37,9 @@ class DocumentError(Exception):
 @dataclass
 class LoadResult:
     documents: list[Document] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)  # skipped files
+    # indexed files with something an admin should fix: metadata not found in the text, scanned pages, ...
+    warnings: list[Failure] = field(default_factory=list)
 
 
 def is_document_file(path: Path) -> bool:
@@ -50,13 +55,23 @@ def load_knowledge(root: Path, *, max_file_mb: float = 20.0) -> LoadResult:
     if not root.is_dir():
         raise DocumentError(str(root), "knowledge folder not found")
     seen: dict[str, str] = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    documents = {(p.parent, p.stem) for p in files if p.suffix.lower() in _SIDECAR_TARGETS}
+    for path in files:
         rel_parts = path.relative_to(root).parts
         if any(part.startswith(".") for part in rel_parts) or not is_document_file(path):
             continue
         rel = str(path.relative_to(root))
+        if path.suffix.lower() in SIDECAR_EXTENSIONS:
+            if (path.parent, path.stem) not in documents:
+                reason = (f"metadata file without a document: expected {path.stem}.docx (or .pdf, .html, .md, "
+                          ".txt) beside it")
+                result.failures.append(Failure(rel, reason))
+                log.warning("skipped %s: %s", rel, reason)
+            continue
+        warnings: list[Failure] = []
         try:
-            docs = load_file(path, rel=rel, max_file_mb=max_file_mb)
+            docs = load_file(path, rel=rel, max_file_mb=max_file_mb, warnings=warnings)
         except DocumentError as exc:
             result.failures.append(Failure(exc.path, exc.reason))
             log.warning("skipped %s: %s", exc.path, exc.reason)
@@ -73,12 +88,20 @@ def load_knowledge(root: Path, *, max_file_mb: float = 20.0) -> LoadResult:
                 continue
             seen[doc.doc_id] = where
             result.documents.append(doc)
+        for warning in warnings:
+            log.warning("%s: %s", warning.path, warning.reason)
+        result.warnings.extend(warnings)
     return result
 
 
-def load_file(path: Path, *, rel: str | None = None, max_file_mb: float = 20.0
-              ) -> list[tuple[Document | Failure, str]]:
-    """Load one file; returns (document or per-line failure, where) pairs. Raises DocumentError."""
+def load_file(path: Path, *, rel: str | None = None, max_file_mb: float = 20.0,
+              warnings: list[Failure] | None = None) -> list[tuple[Document | Failure, str]]:
+    """Load one file; returns (document or per-line failure, where) pairs. Raises DocumentError.
+
+    Problems that do not stop the file from being indexed (metadata not found, scanned pages) are
+    appended to `warnings` when given.
+    """
+    warnings = warnings if warnings is not None else []
     rel = rel or path.name
     ext = path.suffix.lower()
     if ext not in SUPPORTED_EXTENSIONS:
@@ -88,12 +111,65 @@ def load_file(path: Path, *, rel: str | None = None, max_file_mb: float = 20.0
     if size > max_file_mb * 1024 * 1024:
         raise DocumentError(rel, f"file is {size / 1048576:.1f} MB, larger than knowledge.max_file_mb "
                                  f"({max_file_mb:g} MB)")
-    text = _decode(path.read_bytes(), rel)
     if ext == ".jsonl":
-        return _load_jsonl(text, rel)
+        return _load_jsonl(_decode(path.read_bytes(), rel), rel)
+    sidecar = _read_sidecar(path, rel)
+    if ext in formats.EXTRACTORS:
+        return [(_load_extracted(path, rel, sidecar, warnings), rel)]
+    text = _decode(path.read_bytes(), rel)
     if ext == ".txt":
-        return [(_load_txt(text, rel, path.stem), rel)]
-    return [(_load_markdown(text, rel, path.stem), rel)]
+        return [(_load_txt(text, rel, path.stem, sidecar, warnings), rel)]
+    return [(_load_markdown(text, rel, path.stem, sidecar, warnings), rel)]
+
+
+def _read_sidecar(path: Path, rel: str) -> dict:
+    """Fields from name.yaml beside the file ({} when there is none)."""
+    for ext in SIDECAR_EXTENSIONS:
+        side = path.with_suffix(ext)
+        if not side.is_file():
+            continue
+        try:
+            meta = yaml.safe_load(side.read_text(encoding="utf-8-sig"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise DocumentError(rel, f"invalid metadata file {side.name}: "
+                                     f"{getattr(exc, 'problem', None) or exc}") from None
+        if meta is None:
+            return {}
+        if not isinstance(meta, dict):
+            raise DocumentError(rel, f"metadata file {side.name} must be a mapping of fields (title: ..., ...)")
+        return meta
+    return {}
+
+
+def _load_extracted(path: Path, rel: str, sidecar: dict, warnings: list[Failure]) -> Document:
+    """.docx, .pdf, .html: text from bot/formats.py, metadata from the format, the header, then the sidecar."""
+    try:
+        extraction = formats.extract(path)
+    except formats.FormatError as exc:
+        raise DocumentError(rel, str(exc)) from None
+    warnings.extend(Failure(rel, note) for note in extraction.notes)
+    found = {**extraction.meta, **formats.extract_header_metadata(extraction.text)}
+    return _with_found_metadata({"id": formats.file_id(path.stem)}, found, sidecar, extraction.text, rel,
+                                warnings)
+
+
+def _with_found_metadata(base: dict, found: dict, sidecar: dict, body: str, rel: str,
+                         warnings: list[Failure], fallback_title: str = "") -> Document:
+    """A document whose metadata was read from its text: the sidecar wins; what is still missing is
+    reported as a warning (the document is indexed anyway)."""
+    meta = {**base, **found, **sidecar}
+    if not meta.get("title"):
+        first = fallback_title or next((ln.lstrip("#").strip() for ln in body.splitlines() if ln.strip()), "")
+        meta["title"] = " ".join(first.split()[:25])
+        if "title" not in sidecar:
+            warnings.append(Failure(rel, f"title not found in the document; using its first line "
+                                         f"'{meta['title'][:60]}'"))
+    missing = formats.missing_fields(meta)
+    if missing:
+        stem = Path(rel).stem
+        warnings.append(Failure(rel, f"metadata not found in the document: {', '.join(missing)} "
+                                     f"(indexed without; set them in {stem}.yaml beside the file)"))
+    return _make_document(meta, body, rel)
 
 
 def _decode(data: bytes, rel: str) -> str:
@@ -106,7 +182,8 @@ def _decode(data: bytes, rel: str) -> str:
                                  "save the file as UTF-8") from None
 
 
-def _load_markdown(text: str, rel: str, stem: str) -> Document:
+def _load_markdown(text: str, rel: str, stem: str, sidecar: dict | None = None,
+                   warnings: list[Failure] | None = None) -> Document:
     meta: dict = {}
     body = text
     if text.startswith("---"):
@@ -128,21 +205,32 @@ def _load_markdown(text: str, rel: str, stem: str) -> Document:
             raise DocumentError(rel, "front matter has no 'id'")
         body = text[match.end():]
     else:
-        meta = {"id": stem}
+        # no front matter: the document's own header says what it is
+        heading = re.search(r"^#\s+(.+)$", body, re.M)
+        return _with_found_metadata({"id": stem}, formats.extract_header_metadata(body), sidecar or {}, body,
+                                    rel, warnings if warnings is not None else [],
+                                    heading.group(1).strip() if heading else "")
     if not meta.get("title"):
         heading = re.search(r"^#\s+(.+)$", body, re.M)
         if heading:
             meta["title"] = heading.group(1).strip()
-    return _make_document(meta, body, rel)
+    return _make_document({**meta, **(sidecar or {})}, body, rel)
 
 
-def _load_txt(text: str, rel: str, stem: str) -> Document:
+def _load_txt(text: str, rel: str, stem: str, sidecar: dict | None = None,
+              warnings: list[Failure] | None = None) -> Document:
     lines = text.splitlines()
     while lines and not lines[0].strip():
         lines.pop(0)
     if not lines:
         raise DocumentError(rel, "empty file")
-    return _make_document({"id": stem, "title": lines[0].strip()}, "\n".join(lines[1:]), rel)
+    found = formats.extract_header_metadata(text)
+    if found.get("title"):  # a standard header: the whole text is the body
+        body = "\n".join(lines)
+    else:  # otherwise the first line is the title
+        found["title"], body = lines[0].strip(), "\n".join(lines[1:])
+    return _with_found_metadata({"id": stem}, found, sidecar or {}, body, rel,
+                                warnings if warnings is not None else [])
 
 
 def _load_jsonl(text: str, rel: str) -> list[tuple[Document | Failure, str]]:

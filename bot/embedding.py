@@ -27,6 +27,7 @@ BUILTIN_INFO_FILE = "builtin_model.json"
 # the builtin model's recipe, chosen on UIT-ViQuAD with bench/embedding_variants.py
 K1, B = 1.5, 0.75
 SINGULAR_POWER = 0.25
+SVD_POWER_ITERATIONS = 2  # more changed nothing measurable on UIT-ViQuAD
 MIN_RANK_TO_DROP_FIRST = 16  # below that the first component still tells passages apart (measured)
 
 
@@ -133,7 +134,7 @@ def word_vectors(
     else:
         from sklearn.utils.extmath import randomized_svd
 
-        _, singular, vt = randomized_svd(weighted, rank, n_iter=4, random_state=seed)
+        _, singular, vt = randomized_svd(weighted, rank, n_iter=SVD_POWER_ITERATIONS, random_state=seed)
     keep = singular > singular[0] * 1e-6  # rank-deficient corpora: the rest is numerical noise
     rank = int(keep.sum())
     vectors = vt[:rank].T * singular[:rank] ** singular_power

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
+from tqdm import tqdm
 
 from bot import vietnamese
 from bot.chunking import chunk_document
@@ -155,19 +156,28 @@ def _doc_hash(doc: Document) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-def _previous_doc_hashes(root: Path) -> dict[str, str]:
-    try:
-        manifest = json.loads((current_dir(root) / MANIFEST).read_text(encoding="utf-8"))
-        return dict(manifest.get("doc_hashes", {}))
-    except (IndexUnavailable, OSError, ValueError):
-        return {}
-
-
 # ------------------------------------------------------------------ build
 
-def build_index(config: Config, *, progress: Progress | None = None, show_progress: bool = False
-                ) -> IndexReport:
-    """Build a new version from config.knowledge.dir, verify it, make it current. Returns the summary."""
+# The builtin model is trained on the corpus; later builds reuse it (embedding only new passages)
+# until this share of the passages was not seen in training, then it is retrained.
+RETRAIN_SHARE = 0.2
+
+
+def _previous_manifest(root: Path) -> tuple[Path, dict] | None:
+    try:
+        folder = current_dir(root)
+        return folder, json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (IndexUnavailable, OSError, ValueError):
+        return None
+
+
+def build_index(config: Config, *, progress: Progress | None = None, show_progress: bool = False,
+                full: bool = False) -> IndexReport:
+    """Build a new version from config.knowledge.dir, verify it, make it current. Returns the summary.
+
+    Only new or changed passages are embedded (unless `full` or the embedding settings changed);
+    the current version keeps serving until the new one is complete and verified.
+    """
     say = progress or (lambda _msg: None)
     root = Path(config.index.dir)
     started = time.perf_counter()
@@ -179,49 +189,59 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
             raise BuildError(f"nothing to index in {config.knowledge.dir} ({reasons})")
         docs = loaded.documents
         passages: list[Passage] = []
-        for doc in docs:
+        for doc in tqdm(docs, desc="chunking", unit="doc", disable=not show_progress, leave=False):
             passages.extend(chunk_document(doc, min_words=config.chunking.min_words,
                                            max_words=config.chunking.max_words))
         say(f"{len(docs)} documents, {len(passages)} passages, {len(loaded.failures)} failed")
 
-        previous = _previous_doc_hashes(root)
+        previous = _previous_manifest(root)
         version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         vroot = versions_dir(root)
-        vroot.mkdir(parents=True, exist_ok=True)
-        for stale in vroot.glob(".building-*"):
-            shutil.rmtree(stale, ignore_errors=True)
         tmp = vroot / f".building-{version}"
-        tmp.mkdir()
         try:
-            _write_version(config, tmp, version, docs, passages, loaded.failures, say, show_progress)
+            vroot.mkdir(parents=True, exist_ok=True)
+            for stale in vroot.glob(".building-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            tmp.mkdir()
+            report = _write_version(config, tmp, version, docs, passages, loaded.failures, say,
+                                    show_progress, None if full else previous)
             _verify(config, tmp)
-            final = vroot / version
-            os.replace(tmp, final)
+            os.replace(tmp, vroot / version)
             _fsync_path(vroot)
             write_atomic(root / CURRENT, version + "\n")
-        except BaseException:
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            where = exc.filename or tmp
+            raise BuildError(f"cannot write the new index version ({exc.strerror or exc} : {where}); "
+                             "the current index is unchanged and still serving") from None
+        except (BuildError, KeyboardInterrupt):
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        except Exception as exc:  # e.g. the model writer's own I/O errors
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise BuildError(f"the new index version could not be built ({type(exc).__name__}: {exc}); "
+                             "the current index is unchanged and still serving") from exc
         _prune(root, keep=config.index.keep_versions)
 
-    current = {d.doc_id: _doc_hash(d) for d in docs}
-    report = IndexReport(
-        version=version, documents=len(docs), passages=len(passages),
-        added=sorted(k for k in current if k not in previous),
-        changed=sorted(k for k in current if k in previous and previous[k] != current[k]),
-        removed=sorted(k for k in previous if k not in current),
-        unchanged=sorted(k for k in current if previous.get(k) == current[k]),
-        failed=list(loaded.failures), embedded_passages=len(passages),
-        seconds=time.perf_counter() - started,
-        rebuilt_reason="" if previous else "first build",
-    )
+    before = previous[1].get("doc_hashes", {}) if previous else {}
+    now = {d.doc_id: _doc_hash(d) for d in docs}
+    report.added = sorted(k for k in now if k not in before)
+    report.changed = sorted(k for k in now if k in before and before[k] != now[k])
+    report.removed = sorted(k for k in before if k not in now)
+    report.unchanged = sorted(k for k in now if before.get(k) == now[k])
+    report.failed = list(loaded.failures)
+    report.seconds = time.perf_counter() - started
     say(f"Index version {version} is now current")
     return report
 
 
+def _passage_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
 def _write_version(config: Config, out: Path, version: str, docs: list[Document],
                    passages: list[Passage], failures: list[Failure], say: Progress,
-                   show_progress: bool) -> None:
+                   show_progress: bool, previous: tuple[Path, dict] | None) -> IndexReport:
     import bm25s
     import faiss
 
@@ -229,6 +249,7 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
 
     by_id = {d.doc_id: d for d in docs}
     texts = [index_text(by_id[p.doc_id], p) for p in passages]
+    hashes = [_passage_hash(t) for t in texts]
 
     with open(out / "documents.jsonl", "w", encoding="utf-8") as fh:
         for d in docs:
@@ -236,11 +257,14 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     with open(out / "passages.jsonl", "w", encoding="utf-8") as fh:
         for p in passages:
             fh.write(json.dumps(dataclasses.asdict(p), ensure_ascii=False) + "\n")
+    (out / "passage_hashes.txt").write_text("\n".join(hashes) + "\n", encoding="utf-8")
 
     say("Building the lexical index")
     df: Counter[str] = Counter()
     for folded in (False, True):
-        tokens = [vietnamese.search_tokens(t, folded=folded) for t in texts]
+        tokens = [vietnamese.search_tokens(t, folded=folded)
+                  for t in tqdm(texts, desc="tokens" + (" (folded)" if folded else ""), unit="passage",
+                                disable=not show_progress, leave=False)]
         if folded:
             for toks in tokens:
                 df.update(set(toks))
@@ -250,16 +274,55 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     (out / "df.json").write_text(json.dumps({"n": len(passages), "df": df}, ensure_ascii=False),
                                  encoding="utf-8")
 
+    # which vectors can be reused from the current version
     emb = config.embedding
+    reuse: dict[str, int] = {}
+    untrained = 0  # passages embedded by a builtin model that was not trained on them
+    reason = ""
+    if previous is None:
+        reason = "first build" if not list_versions(Path(config.index.dir)) else "full rebuild requested"
+    else:
+        prev_dir, prev = previous
+        if prev.get("model") != emb.model or prev.get("model_settings") != emb.settings():
+            reason = (f"embedding settings changed (model '{prev.get('model')}' dim {prev.get('dim')} -> "
+                      f"'{emb.model}'): every passage is embedded again")
+        elif prev.get("format") != FORMAT_VERSION:
+            reason = "index format changed"
+        else:
+            try:
+                old = (prev_dir / "passage_hashes.txt").read_text(encoding="utf-8").split()
+                reuse = {h: i for i, h in enumerate(old)}
+            except OSError:
+                reason = "the current version has no passage hashes"
+            new = sum(1 for h in hashes if h not in reuse)
+            untrained = int(prev.get("untrained_passages", 0)) + new
+            if not reason and emb.model == "builtin" and untrained > RETRAIN_SHARE * len(passages):
+                reason = (f"builtin model retrained: {untrained} of {len(passages)} passages were not "
+                          f"seen when it was trained (more than {RETRAIN_SHARE:.0%})")
+    if reason:
+        reuse, untrained = {}, 0
+
     model_dir = out / "model"
     if emb.model == "builtin":
-        say(f"Training the builtin embedding model on {len(texts)} passages")
-        build_builtin_model(texts, model_dir, dim=emb.dim)
-    say("Embedding passages")
+        if reuse:
+            shutil.copytree(previous[0] / "model", model_dir)
+        else:
+            say(f"Training the builtin embedding model on {len(texts)} passages")
+            build_builtin_model(texts, model_dir, dim=emb.dim)
     embedder = Embedder.load(emb, model_dir)
-    vectors = embedder.encode_passages(texts, show_progress=show_progress)
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    index = faiss.IndexFlatIP(vectors.shape[1])
+    todo = [i for i, h in enumerate(hashes) if h not in reuse]
+    say(f"Embedding {len(todo)} passages ({len(passages) - len(todo)} reused)")
+    dim = embedder.dim
+    vectors = np.zeros((len(passages), dim), dtype=np.float32)
+    if reuse:
+        old_index = faiss.read_index(str(previous[0] / "dense.faiss"))
+        for i, h in enumerate(hashes):
+            if h in reuse:
+                vectors[i] = old_index.reconstruct(reuse[h])
+        del old_index
+    if todo:
+        vectors[todo] = embedder.encode_passages([texts[i] for i in todo], show_progress=show_progress)
+    index = faiss.IndexFlatIP(dim)
     index.add(vectors)
     faiss.write_index(index, str(out / "dense.faiss"))
 
@@ -272,9 +335,10 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "model": emb.model,
         "model_settings": emb.settings(),
-        "dim": int(vectors.shape[1]),
+        "dim": int(dim),
         "documents": len(docs),
         "passages": len(passages),
+        "untrained_passages": untrained,
         "corpus_hash": hashlib.sha256("".join(sorted(_doc_hash(d) for d in docs)).encode()).hexdigest(),
         "doc_hashes": {d.doc_id: _doc_hash(d) for d in docs},
         "failed": [dataclasses.asdict(f) for f in failures],
@@ -282,6 +346,28 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     }
     (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     _fsync_tree(out)
+    return IndexReport(version=version, documents=len(docs), passages=len(passages),
+                       embedded_passages=len(todo), reused_passages=len(passages) - len(todo),
+                       rebuilt_reason=reason)
+
+
+def rollback(config: Config) -> str:
+    """Make the version before the current one current again; returns its name."""
+    from bot.search import Retriever
+
+    root = Path(config.index.dir)
+    with build_lock(root):
+        current = current_version(root)
+        older = [n for n in list_versions(root) if current is None or n < current]
+        if not older:
+            raise BuildError(f"no earlier index version in {versions_dir(root)} to roll back to")
+        target = older[-1]
+        try:
+            Retriever.load(versions_dir(root) / target, config)
+        except IndexUnavailable as exc:
+            raise BuildError(f"cannot roll back to {target}: {exc}") from None
+        write_atomic(root / CURRENT, target + "\n")
+        return target
 
 
 def _verify(config: Config, folder: Path) -> None:
@@ -297,7 +383,16 @@ def _verify(config: Config, folder: Path) -> None:
 
 
 def _prune(root: Path, keep: int) -> None:
+    """Remove old versions beyond `keep` (renamed away first, so none is ever seen half-deleted)."""
     current = current_version(root)
     names = [n for n in list_versions(root) if n != current]
     for name in names[: max(0, len(names) - (keep - 1))]:
-        shutil.rmtree(versions_dir(root) / name, ignore_errors=True)
+        trash = versions_dir(root) / f".trash-{name}"
+        try:
+            os.replace(versions_dir(root) / name, trash)
+        except OSError as exc:
+            log.warning("could not remove old index version %s: %s", name, exc)
+            continue
+        shutil.rmtree(trash, ignore_errors=True)
+    for trash in versions_dir(root).glob(".trash-*"):
+        shutil.rmtree(trash, ignore_errors=True)

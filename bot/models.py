@@ -118,7 +118,8 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
-    embedded_passages: int = 0  # passages that had to be embedded (the rest were reused)
+    embedded_passages: int = 0  # passages that had to be embedded
+    reused_passages: int = 0  # passages whose vectors were reused from the previous version
     seconds: float = 0.0
     rebuilt_reason: str = ""  # why everything was rebuilt (model changed, first build, ...)
 

@@ -113,3 +113,44 @@ def test_running_service_picks_up_a_version_switched_by_another_builder(workspac
     assert service.info().version != before
     card = service.answer("Nghị quyết 04-NQ/TW suy thoái tư tưởng chính trị").document
     assert [r.doc_id for r in card.documents] == ["tin-danviet-27-bieu-hien-suy-thoai-nq04"]
+
+
+def test_reindex_embeds_only_new_and_changed_passages(workspace):
+    cfg = load_config(workspace)
+    first = build_index(cfg)
+    assert first.embedded_passages == first.passages and first.rebuilt_reason == "first build"
+    unchanged = build_index(cfg)
+    assert unchanged.embedded_passages == 0 and unchanged.reused_passages == unchanged.passages
+    (cfg.knowledge.dir / "moi.txt").write_text(
+        "Bài mới về Kết luận 01\n\nĐảng ủy xã tổ chức sơ kết một năm thực hiện Kết luận 01-KL/TW.\n",
+        encoding="utf-8")
+    added = build_index(cfg)
+    assert added.added == ["moi"] and added.embedded_passages == 1
+    assert added.reused_passages == unchanged.passages
+    assert AnswerService(cfg, build_if_missing=False).answer("Đảng ủy xã sơ kết một năm").hits[0].doc_id == "moi"
+
+
+def test_changed_embedding_settings_rebuild_everything_and_say_why(workspace):
+    cfg = load_config(workspace)
+    build_index(cfg)
+    cfg.embedding.dim = 64
+    report = build_index(cfg)
+    assert "embedding settings changed" in report.rebuilt_reason
+    assert report.embedded_passages == report.passages
+    assert AnswerService(cfg, build_if_missing=False).info().dim == 64
+
+
+def test_rollback_makes_the_previous_version_current_again(workspace):
+    from bot.index import rollback
+
+    cfg = load_config(workspace)
+    first = build_index(cfg)
+    (cfg.knowledge.dir / "moi.txt").write_text("Bài mới\n\nNội dung bài mới về nêu gương.\n", encoding="utf-8")
+    second = build_index(cfg)
+    service = AnswerService(cfg, build_if_missing=False)
+    assert service.info().version == second.version
+    assert rollback(cfg) == first.version
+    assert current_version(cfg.index.dir) == first.version
+    assert service.reload_if_changed() and service.info().version == first.version
+    with pytest.raises(BuildError, match="no earlier index version"):
+        rollback(cfg)

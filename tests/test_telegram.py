@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import html
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot import messages
+from bot.channels import telegram_render as render
 from bot.channels.telegram import QuestionLimiter, build_application, serve
 from bot.config import load_config
 from bot.querylog import QueryLog
@@ -541,3 +543,16 @@ def test_a_user_asking_faster_than_the_limit_is_told_how_long_to_wait():
     assert limiter.wait_seconds(USER["id"]) == 0
     assert 1 <= limiter.wait_seconds(USER["id"]) <= 61
     assert limiter.wait_seconds(ADMIN["id"]) == 0
+
+
+def test_a_passage_longer_than_a_message_is_cut_into_balanced_pieces_that_keep_every_word():
+    sentence = "Cán bộ & đảng viên <phải> nêu gương, tiết kiệm; "
+    text = sentence * 250  # about 12,000 characters, markup makes it longer still
+    spans = [(i * len(sentence), i * len(sentence) + 6) for i in range(250)]
+    pieces = render.passage_blocks(text, spans, header="<b>Tiêu đề</b>", footer='<a href="https://x.vn">Nguồn</a>')
+    assert len(pieces) >= 4
+    for piece in pieces:
+        assert len(piece) < 4096
+        assert_balanced(piece)
+    words = html.unescape(re.sub(r"</?(b|a)( [^>]*)?>", "", " ".join(pieces))).split()
+    assert words[2:-1] == text.split()  # the header's two words first, the link's last

@@ -174,6 +174,19 @@ async def test_follow_ups_without_a_recent_question_explain_the_session_expired(
     assert fake.sent() == [msg.ZALO_NO_SESSION.format(minutes=30)]
 
 
+def test_a_chat_session_expires_after_its_time_to_live():
+    now = [1000.0]
+    sessions = zalo.Sessions(ttl=60, clock=lambda: now[0])
+    sessions.put("chat-1", zalo.Session(question=QUESTION, passage_ids=["a#0", "b#1"]))
+
+    now[0] += 59
+    assert sessions.get("chat-1") is not None  # and using it keeps it alive
+    now[0] += 59
+    assert sessions.get("chat-1") is not None
+    now[0] += 61
+    assert sessions.get("chat-1") is None
+
+
 # ---------------------------------------------------------------------------- commands and events
 
 
@@ -229,14 +242,20 @@ async def test_a_group_gets_answers_only_to_hoi_and_mentions(fake, config, servi
 
 
 @pytest.mark.asyncio
-async def test_malformed_updates_do_not_stop_the_bot(fake, config, service):
+async def test_malformed_updates_and_a_failed_reply_do_not_stop_the_bot(fake, config, service):
     async with await polling(fake, config, service) as running:
+        fake.fail("sendMessage", 400)  # the reply to /help is rejected
+        ask(fake, "/help", "m-help")
+        await fake.until(lambda: fake.calls("sendMessage"), "the rejected reply")
         fake.queue_update({"event_name": "message.text.received", "message": ["not", "a", "dict"]})
         fake.queue_update({"event_name": "message.text.received", "message": {"message_id": "m-0"}})
+        fake.queue_update({"event_name": "message.text.received", "message": {"chat": ["x"], "text": 5}})
+        fake.queue_update(["not", "an", "update"])
         fake.queue_update({"message": {"chat": {"id": "chat-1"}, "from": {"id": "user-1"}, "message_id": "m-1"}})
         ask(fake, QUESTION, "m-2")
         await fake.until(lambda: answers_in(fake.sent()) == 1, "the answer after the bad updates")
         assert not running.task.done()
+    assert msg.ZALO_HELP not in fake.sent()
 
 
 # ---------------------------------------------------------------------------- errors from Zalo

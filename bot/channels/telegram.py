@@ -70,6 +70,7 @@ QUESTIONS_PER_MINUTE = 20  # per user; telegram.questions_per_minute overrides i
 PROGRESS_EVERY_SECONDS = 1.5
 UPLOAD_SUFFIXES = (".md", ".txt")
 MAX_DOCUMENT_PASSAGES = 2000
+MAX_READ_MESSAGES = 8
 
 
 # ---------------------------------------------------------------- state shared by the handlers
@@ -221,14 +222,16 @@ def _question_limit(deps: Deps) -> int:
 
 
 def _answer_keyboard(deps: Deps, answer: Answer, question_id: int, bot_can_inline: bool) -> InlineKeyboardMarkup:
+    """Toàn văn per passage; Xem thêm and Chia sẻ; 👍 / 👎. Callback data is "action:key" (13 bytes)."""
     rows = []
-    full = [InlineKeyboardButton(
-        messages.TG_BUTTON_FULL if len(answer.hits) == 1 else messages.TG_BUTTON_FULL_N.format(n=answer.offset + i + 1),
-        callback_data=f"full:{deps.buttons.put({'pid': hit.passage_id})}") for i, hit in enumerate(answer.hits)]
-    rows.append(full)
+    single = len(answer.hits) == 1
+    rows.append([InlineKeyboardButton(
+        messages.TG_BUTTON_FULL if single else messages.TG_BUTTON_FULL_N.format(n=answer.offset + i + 1),
+        callback_data=f"full:{deps.buttons.put({'pid': hit.passage_id})}") for i, hit in enumerate(answer.hits)])
     second = []
     if answer.has_more:
-        key = deps.buttons.put({"q": answer.question, "offset": answer.offset + len(answer.hits), "qid": question_id})
+        key = deps.buttons.put({"q": answer.question, "offset": answer.offset + len(answer.hits),
+                                "qid": question_id})
         second.append(InlineKeyboardButton(messages.TG_BUTTON_MORE, callback_data=f"more:{key}"))
     if bot_can_inline:
         second.append(InlineKeyboardButton(messages.TG_BUTTON_SHARE, switch_inline_query=answer.question[:256]))
@@ -245,15 +248,11 @@ def _strip_mentions(message: Message, username: str, bot_id: int) -> tuple[str, 
     text = message.text or ""
     mentioned = False
     entities = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
-    # remove from the end so earlier offsets stay valid (parse_entities works in UTF-16 internally)
-    for entity, value in sorted(entities.items(), key=lambda kv: kv[0].offset, reverse=True):
-        is_bot = (entity.type == MessageEntity.MENTION and value.lower() == f"@{username}".lower()) or (
-            entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id)
-        if is_bot:
+    for entity, value in entities.items():
+        if (entity.type == MessageEntity.MENTION and value.lower() == f"@{username}".lower()) or (
+                entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id):
             mentioned = True
-            start = text.find(value) if entity.type == MessageEntity.MENTION else -1
-            if start >= 0:
-                text = text[:start] + text[start + len(value):]
+            text = text.replace(value, " ", 1)
     return " ".join(text.split()), mentioned
 
 
@@ -414,6 +413,8 @@ async def read_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await query.answer()
     hits = await _document_passages(deps.service, payload["doc"])
     texts = render.section_messages(hits) or [render.escape(messages.TG_PASSAGE_GONE)]
+    if len(texts) > MAX_READ_MESSAGES:  # a long document is not worth a flood of messages
+        texts = texts[:MAX_READ_MESSAGES] + [render.escape(messages.TG_READ_TRUNCATED)]
     for text in texts:
         await context.bot.send_message(update.effective_chat.id, text)
 
@@ -663,8 +664,8 @@ def build_application(config: Config, service: Any, token: str, querylog: QueryL
         .build()
     )
     per_minute = getattr(config.telegram, "questions_per_minute", QUESTIONS_PER_MINUTE)
-    application.bot_data["deps"] = Deps(config=config, service=service, querylog=querylog,
-                                        salt=os.environ.get(SALT_ENV) or hashlib.sha256(token.encode()).hexdigest(),
+    salt = os.environ.get(SALT_ENV) or hashlib.sha256(token.encode()).hexdigest()
+    application.bot_data["deps"] = Deps(config=config, service=service, querylog=querylog, salt=salt,
                                         limiter=QuestionLimiter(per_minute))
     new_messages = filters.UpdateType.MESSAGE
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS

@@ -110,29 +110,38 @@ def pack(blocks: Sequence[str], limit: int = SAFE_LIMIT) -> list[str]:
     return out
 
 
-def _cut_point(text: str, start: int, end: int) -> int:
-    middle = (start + end) // 2
+def _cut_before(text: str, start: int, limit: int) -> int:
+    """The last natural break (paragraph, line, sentence, clause, word) in the second half of
+    text[start:limit], else `limit`."""
     for sep in _CUTS:
-        at = text.rfind(sep, start + 1, middle + 1)
-        if at == -1:
-            at = text.find(sep, middle, end - 1)
-        if at > start:
+        at = text.rfind(sep, start + (limit - start) // 2, limit)
+        if at != -1:
             return at + len(sep)
-    return middle
+    return limit
 
 
-def _text_pieces(text: str, spans: Sequence[tuple[int, int]], budget: int,
-                 start: int = 0, end: int | None = None) -> list[str]:
-    """Highlighted HTML of text[start:end], cut in halves at natural breaks until each piece fits."""
-    end = len(text) if end is None else end
+def _render_range(text: str, spans: Sequence[tuple[int, int]], start: int, end: int) -> str:
     piece = text[start:end]
     lead = len(piece) - len(piece.lstrip())
-    local = [(s - start - lead, e - start - lead) for s, e in spans if e > start and s < end]
-    rendered = highlight(piece.strip(), local)
-    if size(rendered) <= budget or end - start < 2:
-        return [rendered] if rendered.strip() else []
-    cut = _cut_point(text, start, end)
-    return _text_pieces(text, spans, budget, start, cut) + _text_pieces(text, spans, budget, cut, end)
+    offset = start + lead
+    return highlight(piece.strip(), [(s - offset, e - offset) for s, e in spans if e > start and s < end])
+
+
+def _text_pieces(text: str, spans: Sequence[tuple[int, int]], budget: int) -> list[str]:
+    """Highlighted HTML of `text` in as few pieces as fit the budget, cut at natural breaks."""
+    pieces, start = [], 0
+    while start < len(text):
+        window = len(text) - start
+        while True:
+            end = len(text) if start + window >= len(text) else _cut_before(text, start, start + window)
+            rendered = _render_range(text, spans, start, end)
+            if size(rendered) <= budget or end - start <= 1:
+                break
+            window = max(1, (end - start) * 3 // 4)  # escaping and <b> tags made it too long: try less
+        if rendered:
+            pieces.append(rendered)
+        start = end
+    return pieces
 
 
 def passage_blocks(text: str, spans: Sequence[tuple[int, int]], header: str = "", footer: str = "",
@@ -155,6 +164,8 @@ def hit_blocks(hit: Hit, number: int | None = None, limit: int = SAFE_LIMIT) -> 
 def answer_messages(answer: Answer, notes: Sequence[str] = (), limit: int = SAFE_LIMIT) -> list[str]:
     """The messages for one Answer: notes, the service's message, numbered passages, suggestions."""
     blocks = [escape(n) for n in notes if n]
+    if answer.understood:
+        blocks.append(escape(messages.TG_UNDERSTOOD.format(question=answer.understood)))
     if answer.offset and answer.hits:
         blocks.append(escape(messages.TG_MORE_HEADER.format(
             first=answer.offset + 1, last=answer.offset + len(answer.hits))))

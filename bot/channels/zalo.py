@@ -7,6 +7,7 @@ short-lived per-chat session. `serve(config)` is the `directive-bot serve zalo` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -334,8 +335,7 @@ class ZaloBot:
     """
 
     def __init__(self, service: Any, client: ZaloClient, config: ZaloConfig,
-                 querylog: QueryLog | None = None, *, me: dict | None = None,
-                 sessions: Sessions | None = None):
+                 querylog: QueryLog | None = None, *, sessions: Sessions | None = None):
         self.service = service
         self.client = client
         self.config = config
@@ -353,20 +353,16 @@ class ZaloBot:
             "vanban": self.cmd_vanban, "danhsach": self.cmd_danhsach,
             "reindex": self.cmd_reindex, "thongke": self.cmd_thongke,
         }
-        if me:
-            self._remember_me(me)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> dict:
         """Check the token with getMe; raises ZaloApiError (`.fatal` for 401/403)."""
-        me = await self.client.get_me()
-        self._remember_me(me or {})
-        return me
-
-    def _remember_me(self, me: dict) -> None:
+        me = await self.client.get_me() or {}
+        # the names a group message may mention the bot by
         names = [me.get(k) for k in ("display_name", "account_name", "name")]
         self.names = [n for n in dict.fromkeys(names) if isinstance(n, str) and n.strip()]
+        return me
 
     async def run_polling(self, stop: asyncio.Event) -> None:
         """Long-poll getUpdates until `stop` is set; raises ZaloApiError if the token stops working."""
@@ -439,34 +435,49 @@ class ZaloBot:
 
     async def handle_update(self, update: dict) -> None:
         """Reply to one update. Never raises: a failure is logged and the user told, the bot keeps running."""
-        message = update.get("message") if isinstance(update, dict) else None
-        if not isinstance(message, dict):
-            log.debug("ignoring an update without a message")
+        try:
+            parsed = self._parse(update)
+        except Exception:
+            log.warning("malformed update ignored", exc_info=True)
             return
-        message_id = message.get("message_id")
-        if message_id is not None and not self._seen.add(str(message_id)):
-            log.info("duplicate update %s ignored", message_id)
+        if parsed is None:
             return
-        chat_id = str((message.get("chat") or {}).get("id") or "")
-        sender = message.get("from") or {}
-        if not chat_id or sender.get("is_bot"):
-            return
-        chat = Chat(chat_id=chat_id, user_id=str(sender.get("id") or ""),
-                    group=str((message.get("chat") or {}).get("chat_type", "")).upper() == "GROUP")
-        lock = self._chat_locks.get(chat_id)
+        chat, event, message_id, message = parsed
+        # ids, not text: a user's message is not logged (admins find their id here for zalo.admin_ids)
+        log.info("%s from user %s in chat %s", event, chat.user_id, chat.chat_id)
+        lock = self._chat_locks.get(chat.chat_id)
         if lock is None:
-            lock = self._chat_locks[chat_id] = asyncio.Lock()
+            lock = self._chat_locks[chat.chat_id] = asyncio.Lock()
         async with lock:
             try:
-                await self._route(chat, str(update.get("event_name") or ""), message)
+                await self._route(chat, event, message)
             except ZaloApiError as exc:
-                log.error("could not reply to message %s in chat %s: %s", message_id, chat_id, exc)
+                log.error("could not reply to message %s in chat %s: %s", message_id, chat.chat_id, exc)
             except Exception:
-                log.exception("handling message %s in chat %s failed", message_id, chat_id)
+                log.exception("handling message %s in chat %s failed", message_id, chat.chat_id)
                 try:
                     await self.send(chat, [msg.SERVICE_UNAVAILABLE])
                 except Exception as exc:  # the API itself may be what failed
-                    log.error("could not tell chat %s about the failure: %s", chat_id, exc)
+                    log.error("could not tell chat %s about the failure: %s", chat.chat_id, exc)
+
+    def _parse(self, update: dict) -> tuple[Chat, str, str, dict] | None:
+        """(chat, event, message id, message), or None for an update to skip (duplicate, from a bot, ...)."""
+        message = update.get("message") if isinstance(update, dict) else None
+        if not isinstance(message, dict):
+            log.debug("ignoring an update without a message")
+            return None
+        message_id = str(message.get("message_id") or "")
+        if message_id and not self._seen.add(message_id):
+            log.info("duplicate update %s ignored", message_id)
+            return None
+        where = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+        sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+        chat_id = str(where.get("id") or "")
+        if not chat_id or sender.get("is_bot"):
+            return None
+        chat = Chat(chat_id=chat_id, user_id=str(sender.get("id") or ""),
+                    group=str(where.get("chat_type") or "").upper() == "GROUP")
+        return chat, str(update.get("event_name") or ""), message_id, message
 
     async def _route(self, chat: Chat, event: str, message: dict) -> None:
         if event == TEXT_EVENT:
@@ -714,10 +725,8 @@ class _WebhookHandler:
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
 
 
 # ====================================================================== entry point
@@ -804,7 +813,5 @@ async def _watch_index(service: Any, stop: asyncio.Event) -> None:
 def _on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or Windows
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
-            pass
