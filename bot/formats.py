@@ -53,8 +53,15 @@ def extract(path: Path) -> Extraction:
     extractor = EXTRACTORS.get(ext)
     if extractor is None:
         raise FormatError(f"no extractor for '{ext}'")
-    result = extractor(path)
+    try:
+        result = extractor(path)
+    except FormatError:
+        raise
+    except Exception as exc:  # a parser failing on a malformed file must not stop the whole index build
+        log.warning("%s: extractor failed", path, exc_info=True)
+        raise FormatError(f"could not read the file ({type(exc).__name__}: {exc})") from None
     result.text = _tidy(result.text)
+    log.debug("%s: %d characters, %d page(s)", path.name, len(result.text), len(result.page_starts))
     if not re.search(r"\w", result.text):
         raise FormatError("no text found in the document (nothing to index)")
     return result
@@ -240,7 +247,7 @@ def extract_pdf(path: Path) -> Extraction:
 
     try:
         with pdfplumber.open(str(path)) as pdf:
-            pages = [(_pdf_lines(page), len(page.images), float(page.width)) for page in pdf.pages]
+            pages = [(_pdf_lines(page), len(page.images)) for page in pdf.pages]
     except PdfminerException as exc:
         cause = exc.args[0] if exc.args else exc
         if isinstance(cause, PDFPasswordIncorrect):
@@ -251,22 +258,22 @@ def extract_pdf(path: Path) -> Extraction:
         raise FormatError(f"damaged or not a PDF file ({type(exc).__name__}: {exc})") from None
     if not pages:
         raise FormatError("PDF has no pages")
-    letters = [sum(ch.isalpha() for line in lines for ch in line.text) for lines, _, _ in pages]
+    letters = [sum(ch.isalpha() for line in lines for ch in line.text) for lines, _ in pages]
     if max(letters) < _MIN_LETTERS_PER_PAGE:
-        what = "a scanned image" if any(images for _, images, _ in pages) else "blank or text drawn as shapes"
+        what = "a scanned image" if any(images for _, images in pages) else "blank or text drawn as shapes"
         raise FormatError(f"PDF has no text layer ({len(pages)} page(s), {what}) - cần OCR: run OCR "
                           "(e.g. ocrmypdf) and add the searchable PDF")
     notes = []
-    blank = [str(i + 1) for i, (n, (_, images, _)) in enumerate(zip(letters, pages))
+    blank = [str(i + 1) for i, (n, (_, images)) in enumerate(zip(letters, pages))
              if n < _MIN_LETTERS_PER_PAGE and images]
     if blank:
         notes.append(f"page(s) {', '.join(blank)} have no text layer (scanned, cần OCR); their content is missing")
-    page_lines = _drop_running_lines([lines for lines, _, _ in pages])
+    page_lines = _drop_running_lines([lines for lines, _ in pages])
     text = ""
     starts: list[int] = []
     prev_full = False
-    for lines, (_, _, width) in zip(page_lines, pages):
-        body, first_full, last_full = _pdf_page_text(lines, width)
+    for lines in page_lines:
+        body, last_full = _pdf_page_text(lines)
         if not body:
             starts.append(len(text))
             continue
@@ -330,17 +337,17 @@ def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
     return out
 
 
-def _pdf_page_text(lines: list[_Line], width: float) -> tuple[str, bool, bool]:
-    """(text, first line wraps on, last line is full width). Lines are joined when the previous one is
-    full width (a wrapped line); a short line ends its line; a wider gap ends the paragraph."""
+def _pdf_page_text(lines: list[_Line]) -> tuple[str, bool]:
+    """(text, whether the last line is full width). Lines are joined when the previous one is full
+    width (a wrapped line); a short line ends its line; a wider gap ends the paragraph."""
     if not lines:
-        return "", False, False
+        return "", False
     pitches = [b.top - a.top for a, b in zip(lines, lines[1:]) if b.top > a.top]
     pitch = statistics.median(pitches) if pitches else 0.0
-    right = max(line.x1 for line in lines)
+    left, right = min(line.x0 for line in lines), max(line.x1 for line in lines)
 
-    def full(line: _Line) -> bool:
-        return line.x1 >= right - 2.0 * line.size
+    def full(line: _Line) -> bool:  # runs from the left margin (or an indent) to the right one
+        return line.x1 >= right - 2.0 * line.size and line.x0 <= left + 0.25 * (right - left)
 
     text = lines[0].text
     for prev, line in zip(lines, lines[1:]):
@@ -351,7 +358,7 @@ def _pdf_page_text(lines: list[_Line], width: float) -> tuple[str, bool, bool]:
             text = _join_wrapped(text, line.text)
         else:
             text += "\n" + line.text
-    return text, full(lines[0]), full(lines[-1])
+    return text, full(lines[-1])
 
 
 def _join_wrapped(text: str, more: str) -> str:
@@ -564,7 +571,7 @@ _NUMBER_RE = re.compile(r"(?<!\w)Số\s*[:.]?\s*(\d{1,4}\s*[-/]\s*[A-ZĐa-zđ][\
 _DATE_WORDS_RE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.I)
 _DATE_NUMERIC_RE = re.compile(r"ngày\s+(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})", re.I)
 _PLACE_DATE_RE = re.compile(r"(?:^|\|)\s*[^\W\d][^,|\d]{1,40},\s*(?=ngày\s)", re.I)
-_SIGNATURE_RE = re.compile(r"(?<![\w/])(?:T/M|TM\.?|T\.M\.?)\s+([A-ZĐÀ-Ỹ][A-ZĐÀ-Ỹ ]{3,60}?)\s*(?:\n|\||$)", re.M)
+_SIGNATURE_RE = re.compile(r"^(?:T/M|TM\.?|T\.M\.?)\s+(.+)$")  # "T/M BỘ CHÍNH TRỊ": signed for the body
 _SEPARATOR_RE = re.compile(r"^[\s\-–—_*=~.·•]+$")
 
 
@@ -645,14 +652,12 @@ def _title_lines(segments: list[str]) -> list[str]:
             break
         if lines and (segment[:1].isdigit() or re.match(r"^[IVX]+\s*[.\-]", segment)):
             break
-        if segment.endswith((".", ":")) and n > 12:
-            break  # a sentence of the body
+        if segment.endswith((".", ":")) and (lines or n > 12):
+            break  # a sentence of the body (titles do not end with a full stop)
         if _NUMBER_RE.match(segment) or _date([segment]):
             break
         lines.append(segment)
         words += n
-        if segment.endswith("."):
-            break
     return lines
 
 
@@ -709,10 +714,11 @@ def extract_header_metadata(text: str) -> dict[str, str]:
             named_body = _body_name(of[4:])
         title_from = rest
     signed_body = ""
-    for m in _SIGNATURE_RE.finditer(normalize_lines(text[-3000:])):
-        signed_body = _body_name(m.group(1))
-        if signed_body:
-            break
+    for line in text[-3000:].splitlines():
+        for segment in normalize(line).split(" | "):
+            m = _SIGNATURE_RE.match(segment.strip())
+            if m and not signed_body:
+                signed_body = _body_name(_upper_run(m.group(1)))
     if signed_body in ("Ban Thường vụ", "Ban Chấp hành Đảng bộ") and head_body \
             and not head_body.startswith(signed_body):
         signed_body = f"{signed_body} {head_body}"
@@ -736,11 +742,6 @@ def extract_header_metadata(text: str) -> dict[str, str]:
         elif "doc_number" in out:
             out["title"] = f"{lead} của {issuer}" if issuer else lead
     return out
-
-
-def normalize_lines(text: str) -> str:
-    """`normalize` line by line (it would otherwise join the lines)."""
-    return "\n".join(normalize(line) for line in text.splitlines())
 
 
 def missing_fields(meta: dict) -> list[str]:
