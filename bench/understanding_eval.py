@@ -30,6 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 import yaml  # noqa: E402
 
@@ -128,6 +129,8 @@ def main() -> int:
     ap.add_argument("--lists", type=Path, nargs="*", default=[BUILTIN_PATH])
     ap.add_argument("--weights", default="0.25,0.5,0.75,1")
     ap.add_argument("--weight", type=float, default=0.5, help="the recommended weight, for the checks below")
+    ap.add_argument("--uit", type=Path, nargs="?", const=REPO.parent / "shared/bench/uit_viquad1",
+                    help="also check the UIT-ViQuAD 1.0 figure (research-only data, read from ../shared)")
     ap.add_argument("--show-misses", action="store_true", help="chat questions not ranked first, per variant")
     args = ap.parse_args()
     weights = [float(w) for w in args.weights.split(",")]
@@ -209,7 +212,36 @@ def main() -> int:
             print(f"\nworse at w={args.weight:g}:")
             for line in worse:
                 print("  " + line)
+    if args.uit:
+        uit(args.uit, qu, args.weight)
     return 0
+
+
+def uit(folder: Path, qu: QueryUnderstanding, weight: float) -> None:
+    """MRR@10 on UIT-ViQuAD 1.0 (general Wikipedia questions) with and without the expansion."""
+    from uit_viquad import read_bench  # bench/uit_viquad.py
+
+    corpus, questions = read_bench(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "knowledge").mkdir()
+        with open(tmp / "knowledge" / "uit.jsonl", "w", encoding="utf-8") as fh:
+            for c in corpus:
+                fh.write(json.dumps({"id": c["id"], "title": c["title"], "text": c["text"], "doc_type": "wiki"},
+                                    ensure_ascii=False) + "\n")
+        cfg = load_config(REPO / "config.yaml")
+        cfg.knowledge.dir, cfg.index.dir = tmp / "knowledge", tmp / "index"
+        build_index(cfg)
+        r = AnswerService(cfg, build_if_missing=False).retriever
+        before, after, touched = [], [], 0
+        for q in questions:
+            exp = qu.expand(q.text)
+            touched += exp.changed or bool(exp.extra_terms)
+            before.append(rank(r, q.text, q.relevant)[0])
+            with weighted(r, exp, weight):
+                after.append(rank(r, expanded_terms(r, exp, exp.original), q.relevant)[0])
+        print(f"\nUIT-ViQuAD 1.0 ({len(questions)} questions, {touched} touched by the expansion): "
+              f"MRR@10 original {mrr(before):.4f}, expanded (w={weight:g}) {mrr(after):.4f}")
 
 
 if __name__ == "__main__":

@@ -152,7 +152,9 @@ def index_text(doc: Document, passage: Passage) -> str:
 
 
 def _doc_hash(doc: Document) -> str:
-    payload = json.dumps(dataclasses.asdict(doc) | {"path": ""}, ensure_ascii=False, sort_keys=True)
+    """Content hash of a document: its text and metadata (not where the file lives)."""
+    payload = json.dumps([doc.doc_id, doc.title, doc.text, doc.doc_number, doc.doc_type, doc.issuer, doc.issued,
+                          doc.source_url, doc.complete], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
@@ -203,7 +205,8 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
             for stale in vroot.glob(".building-*"):
                 shutil.rmtree(stale, ignore_errors=True)
             tmp.mkdir()
-            report = _write_version(config, tmp, version, docs, passages, loaded.failures, say,
+            now = {d.doc_id: _doc_hash(d) for d in docs}
+            report = _write_version(config, tmp, version, docs, now, passages, loaded.failures, say,
                                     show_progress, None if full else previous)
             _verify(config, tmp)
             os.replace(tmp, vroot / version)
@@ -224,7 +227,6 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
         _prune(root, keep=config.index.keep_versions)
 
     before = previous[1].get("doc_hashes", {}) if previous else {}
-    now = {d.doc_id: _doc_hash(d) for d in docs}
     report.added = sorted(k for k in now if k not in before)
     report.changed = sorted(k for k in now if k in before and before[k] != now[k])
     report.removed = sorted(k for k in before if k not in now)
@@ -239,7 +241,7 @@ def _passage_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def _write_version(config: Config, out: Path, version: str, docs: list[Document],
+def _write_version(config: Config, out: Path, version: str, docs: list[Document], doc_hashes: dict[str, str],
                    passages: list[Passage], failures: list[Failure], say: Progress,
                    show_progress: bool, previous: tuple[Path, dict] | None) -> IndexReport:
     import bm25s
@@ -339,8 +341,8 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         "documents": len(docs),
         "passages": len(passages),
         "untrained_passages": untrained,
-        "corpus_hash": hashlib.sha256("".join(sorted(_doc_hash(d) for d in docs)).encode()).hexdigest(),
-        "doc_hashes": {d.doc_id: _doc_hash(d) for d in docs},
+        "corpus_hash": hashlib.sha256("".join(sorted(doc_hashes.values())).encode()).hexdigest(),
+        "doc_hashes": doc_hashes,
         "failed": [dataclasses.asdict(f) for f in failures],
         "files": files,
     }

@@ -78,6 +78,7 @@ class Retriever:
                     self.mentions.setdefault(key, []).append(i)
                     self.number_names.setdefault(key, number)
         self.by_passage_id = {p.passage_id: i for i, p in enumerate(passages)}
+        self._most_cited: list[str] | None = None
 
     # -------------------------------------------------------------- loading
 
@@ -128,6 +129,7 @@ class Retriever:
             lex_fold = bm25s.BM25.load(str(folder / "lexical_folded"))
             df_data = json.loads((folder / "df.json").read_text(encoding="utf-8"))
             dense = faiss.read_index(str(folder / "dense.faiss"))
+            faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead here
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise IndexUnavailable(f"index in {folder} cannot be read ({type(exc).__name__}: {exc}); "
                                    "run `directive-bot index` to rebuild") from None
@@ -194,7 +196,32 @@ class Retriever:
             self._token_cache[idx] = cached
         return cached
 
+    def most_cited(self, n: int) -> list[str]:
+        """Keys of the document numbers cited by the most documents (suggestions for users)."""
+        if self._most_cited is None:
+            counts = {k: len({self.passages[i].doc_id for i in v}) for k, v in self.mentions.items()}
+            self._most_cited = sorted(counts, key=lambda k: (-counts[k], k))
+        return self._most_cited[:n]
+
     # -------------------------------------------------------------- search
+
+    def _boost(self, keys: list[str], value: float) -> np.ndarray | None:
+        """Score added to passages of the documents named by number (x1.5) and to passages citing them."""
+        boost = None
+        for key in keys:
+            own = [i for d in self.doc_keys.get(key, ()) for i in self.doc_passages.get(d, ())]
+            cited = self.mentions.get(key, ())
+            if not own and not cited:
+                continue
+            if boost is None:
+                boost = np.zeros(self.size, dtype=np.float32)
+            if cited:
+                idx = np.asarray(cited, dtype=np.int64)
+                boost[idx] = np.maximum(boost[idx], value)
+            if own:
+                idx = np.asarray(own, dtype=np.int64)
+                boost[idx] = np.maximum(boost[idx], value * 1.5)
+        return boost
 
     def search(self, query: str | QueryTerms, *, limit: int = 10, max_per_document: int | None = None,
                lexical_weight: float | None = None, dense_weight: float | None = None) -> list[Scored]:
@@ -208,7 +235,9 @@ class Retriever:
             return []
         k = min(n, max(rc.candidates, limit * 4))
 
-        cand: dict[int, list[float]] = {}
+        # candidates: the best by lexical score (plus any document-number boost), and the best by dense
+        pools = []
+        lex_n = None
         if wl > 0 and (terms.folded_tokens or terms.accented_tokens):
             lex = np.zeros(n, dtype=np.float32)
             if terms.folded_tokens:
@@ -217,41 +246,38 @@ class Retriever:
                 lex += self._lex_fold.get_scores(terms.folded_tokens)
             if terms.accented_tokens:
                 lex += self._lex_acc.get_scores(terms.accented_tokens)
-            top = np.argpartition(-lex, k - 1)[:k] if k < n else np.arange(n)
             lmax = float(lex.max())
-            for i in top:
-                if lex[i] > 0:
-                    cand[int(i)] = [float(lex[i]) / lmax, 0.0]
+            lex_n = lex / lmax if lmax > 0 else lex
+        boost = self._boost(terms.doc_keys, rc.doc_number_boost) if terms.doc_keys else None
+        if lex_n is not None or boost is not None:
+            prior = (wl * lex_n if lex_n is not None else 0.0) + (boost if boost is not None else 0.0)
+            top = np.argpartition(-prior, k - 1)[:k] if k < n else np.arange(n)
+            pools.append(top[prior[top] > 0])
+        qvec = None
         if wd > 0:
             qvec = self.embedder.encode_queries([terms.normalized])
             if float(np.abs(qvec).sum()) > 0:
-                scores, ids = self._dense.search(qvec, k)
-                for s, i in zip(scores[0], ids[0]):
-                    if i >= 0:
-                        cand.setdefault(int(i), [0.0, 0.0])[1] = float(s)
-                missing = [i for i, v in cand.items() if v[1] == 0.0]
-                if missing:
-                    vecs = np.vstack([self._dense.reconstruct(i) for i in missing])
-                    for i, s in zip(missing, vecs @ qvec[0]):
-                        cand[i][1] = float(s)
-                dmax = max((v[1] for v in cand.values()), default=0.0)
-                for v in cand.values():
-                    v[1] = max(v[1], 0.0) / dmax if dmax > 0 else 0.0
-        # passages of a document the question names by number, and passages that cite it
-        boost_ids: dict[int, float] = {}
-        for key in terms.doc_keys:
-            for doc_id in self.doc_keys.get(key, ()):
-                for i in self.doc_passages.get(doc_id, ()):
-                    boost_ids[i] = max(boost_ids.get(i, 0.0), rc.doc_number_boost * 1.5)
-            for i in self.mentions.get(key, ()):
-                boost_ids[i] = max(boost_ids.get(i, 0.0), rc.doc_number_boost)
-        for i in boost_ids:
-            cand.setdefault(i, [0.0, 0.0])
-
-        ranked = sorted(
-            (Scored(i, wl * v[0] + wd * v[1] + boost_ids.get(i, 0.0), v[0], v[1], i in boost_ids)
-             for i, v in cand.items()),
-            key=lambda s: (-s.score, s.idx))
+                _scores, ids = self._dense.search(qvec, k)
+                pools.append(ids[0][ids[0] >= 0])
+            else:
+                qvec = None
+        if not pools:
+            return []
+        cand = np.unique(np.concatenate(pools)).astype(np.int64)
+        if cand.size == 0:
+            return []
+        lex_c = lex_n[cand] if lex_n is not None else np.zeros(cand.size, dtype=np.float32)
+        dense_c = np.zeros(cand.size, dtype=np.float32)
+        if qvec is not None:
+            dots = self._dense.reconstruct_batch(cand) @ qvec[0]
+            dmax = float(dots.max())
+            if dmax > 0:
+                dense_c = np.clip(dots, 0.0, None) / dmax
+        boost_c = boost[cand] if boost is not None else np.zeros(cand.size, dtype=np.float32)
+        fused = wl * lex_c + wd * dense_c + boost_c
+        order = np.lexsort((cand, -fused))
+        ranked = (Scored(int(cand[j]), float(fused[j]), float(lex_c[j]), float(dense_c[j]), bool(boost_c[j] > 0))
+                  for j in order)
         cap = max_per_document if max_per_document is not None else rc.max_per_document
         out: list[Scored] = []
         per_doc: dict[str, int] = {}

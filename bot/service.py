@@ -109,9 +109,9 @@ class AnswerService:
         if _looks_english(terms):
             answer.message = messages.NOT_VIETNAMESE
             return answer
+        ranked = r.search(terms, limit=min(max(offset + top_k + 1, 10), rc.candidates))
         if terms.doc_keys:
-            answer.document = self._card(r, terms)
-        ranked = r.search(terms, limit=min(offset + top_k + 1, rc.candidates))
+            answer.document = self._card(r, terms, ranked)
         relevant = [s for s in ranked if s.boosted or r.relevance(terms, s.idx) >= rc.min_relevance]
         page = relevant[offset: offset + top_k]
         answer.has_more = len(relevant) > offset + top_k
@@ -175,19 +175,25 @@ class AnswerService:
                    reference=_reference(doc, p.section), score=round(s.score, 4),
                    lexical=round(s.lexical, 4), dense=round(s.dense, 4), highlights=spans)
 
-    def _card(self, r: Retriever, terms: QueryTerms) -> DocumentCard:
+    def _card(self, r: Retriever, terms: QueryTerms, ranked: list[Scored] | None = None) -> DocumentCard:
         key = terms.doc_keys[0]
         number = r.number_names.get(key) or _display_number(terms.normalized, key)
-        own = [_reference(r.documents[d]) for d in r.doc_keys.get(key, ())]
+        own_docs = r.doc_keys.get(key, [])
+        own = [_reference(r.documents[d]) for d in own_docs]
+        if ranked is None:
+            ranked = r.search(terms, limit=10)
         mention_ids = set(r.mentions.get(key, ()))
-        ranked = r.search(terms, limit=max(10, self.config.retrieval.top_k), max_per_document=1)
-        mentions = [self._hit(r, s, terms) for s in ranked
-                    if s.idx in mention_ids and r.passages[s.idx].doc_id not in r.doc_keys.get(key, ())]
+        seen: set[str] = set()
+        mentions = []
+        for s in ranked:
+            doc_id = r.passages[s.idx].doc_id
+            if s.idx in mention_ids and doc_id not in own_docs and doc_id not in seen:
+                seen.add(doc_id)
+                mentions.append(self._hit(r, s, terms))
         return DocumentCard(doc_number=number, documents=tuple(own), mentions=tuple(mentions[:5]))
 
     def _suggestions(self, r: Retriever) -> list[str]:
-        counted = sorted(r.mentions.items(), key=lambda kv: -len({r.passages[i].doc_id for i in kv[1]}))
-        return [describe_number(r.number_names[k]) for k, _ in counted[:4]]
+        return [describe_number(r.number_names[k]) for k in r.most_cited(4)]
 
 
 def describe_number(canonical: str) -> str:

@@ -451,10 +451,10 @@ class _Reader:
             if not removed:
                 if kind in _REPLACING and not opts.get("full"):
                     raise self.fail(v_node, f"{keys[0]!r} needs a full form ('full: …')")
-                if kind == "name" and not opts.get("add"):
-                    raise self.fail(v_node, f"{keys[0]!r} needs the wording to add ('add: …')")
                 if kind == "name" and opts.get("full"):
                     raise self.fail(v_node, "names add wording ('add: …'); 'full' is for abbreviations")
+                if kind == "name" and not opts.get("add"):
+                    raise self.fail(v_node, f"{keys[0]!r} needs the wording to add ('add: …')")
             yield Entry(kind=kind, keys=keys, source=source, **opts), removed, k_node
 
     def synonyms(self, body):
