@@ -58,6 +58,7 @@ class RetrievalConfig:
     lexical_weight: float = 0.8
     dense_weight: float = 0.2
     doc_number_boost: float = 0.5
+    expansion_weight: float = 0.5
     min_relevance: float = 0.3
     max_question_chars: int = 1000
 
@@ -190,6 +191,7 @@ def _validate(cfg: Config, where: str) -> None:
     need(r.dense_weight >= 0, "retrieval.dense_weight", ">= 0", r.dense_weight)
     need(r.lexical_weight + r.dense_weight > 0, "retrieval.lexical_weight + dense_weight", "> 0",
          r.lexical_weight + r.dense_weight)
+    need(0 <= r.expansion_weight <= 1, "retrieval.expansion_weight", "between 0 and 1", r.expansion_weight)
     need(0 <= r.min_relevance <= 1, "retrieval.min_relevance", "between 0 and 1", r.min_relevance)
     need(r.max_question_chars >= 20, "retrieval.max_question_chars", ">= 20", r.max_question_chars)
     c = cfg.chunking

@@ -62,6 +62,8 @@ def render_hit(n: int, hit: Hit, color: bool) -> str:
 
 def render_answer(answer: Answer, color: bool = False) -> str:
     out: list[str] = []
+    if answer.understood:
+        out.append(messages.UNDERSTOOD.format(question=answer.understood))
     card = answer.document
     if card is not None:
         for ref in card.documents:

@@ -184,9 +184,7 @@ def extract_docx(path: Path) -> Extraction:
     blocks: list[str] = []
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            rows = _docx_table_rows(item)
-            if rows:
-                blocks.append("\n".join(rows))
+            blocks.extend(_docx_table_rows(item))  # one paragraph per row, so rows stay apart in passages
             continue
         text = item.text.strip()
         if not text:
@@ -338,8 +336,9 @@ def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
 
 
 def _pdf_page_text(lines: list[_Line]) -> tuple[str, bool]:
-    """(text, whether the last line is full width). Lines are joined when the previous one is full
-    width (a wrapped line); a short line ends its line; a wider gap ends the paragraph."""
+    """(text, whether the last line is full width). A line is joined to the previous one when that one is
+    full width (wrapped) and the gap is ordinary; otherwise it starts a paragraph (a short line ends one:
+    header lines, list items and signatures stay apart in the passages)."""
     if not lines:
         return "", False
     pitches = [b.top - a.top for a, b in zip(lines, lines[1:]) if b.top > a.top]
@@ -351,13 +350,11 @@ def _pdf_page_text(lines: list[_Line]) -> tuple[str, bool]:
 
     text = lines[0].text
     for prev, line in zip(lines, lines[1:]):
-        gap = line.top - prev.top
-        if pitch and gap > 1.4 * pitch:
-            text += "\n\n" + line.text
-        elif full(prev) and not prev.text.rstrip().endswith(":"):
+        wrapped = full(prev) and not prev.text.rstrip().endswith(":")
+        if wrapped and not (pitch and line.top - prev.top > 1.4 * pitch):
             text = _join_wrapped(text, line.text)
         else:
-            text += "\n" + line.text
+            text += "\n\n" + line.text
     return text, full(lines[-1])
 
 
@@ -496,8 +493,7 @@ def _html_blocks(node, out: list[str]) -> None:
                 cells = [c for c in cells if c]
                 if cells:
                     rows.append(" | ".join(cells))
-            if rows:
-                out.append("\n".join(rows))
+            out.extend(rows)
         elif name in ("ul", "ol"):
             flush()
             items = [li for li in child.find_all("li", recursive=False)]

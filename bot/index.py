@@ -32,9 +32,12 @@ from bot.chunking import chunk_document
 from bot.config import Config
 from bot.documents import load_knowledge
 from bot.models import Document, Failure, IndexReport, Passage
+from bot.understanding import BUILTIN_PATH as UNDERSTANDING_BUILTIN
+from bot.understanding import QueryUnderstanding
+
+ADMIN_LISTS = "_understanding.yaml"  # in knowledge/: admins' abbreviations and synonyms (docs/understanding.md)
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG through its own handler
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -249,6 +252,8 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
 
     from bot.embedding import Embedder, build_builtin_model
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
+
     by_id = {d.doc_id: d for d in docs}
     texts = [index_text(by_id[p.doc_id], p) for p in passages]
     hashes = [_passage_hash(t) for t in texts]
@@ -260,6 +265,13 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         for p in passages:
             fh.write(json.dumps(dataclasses.asdict(p), ensure_ascii=False) + "\n")
     (out / "passage_hashes.txt").write_text("\n".join(hashes) + "\n", encoding="utf-8")
+    # the query-understanding lists this version answers with: built-in plus the admins' file
+    try:
+        understanding = QueryUnderstanding.load([UNDERSTANDING_BUILTIN, Path(config.knowledge.dir) / ADMIN_LISTS])
+    except ValueError as exc:
+        raise BuildError(f"query-understanding lists: {exc}") from None
+    (out / "understanding.json").write_text(json.dumps(understanding.to_dict(), ensure_ascii=False),
+                                            encoding="utf-8")
 
     say("Building the lexical index")
     df: Counter[str] = Counter()

@@ -43,6 +43,7 @@ DOC_TYPE_NAMES = {
 }
 
 DOCUMENT_HEADER = "Văn bản"
+UNDERSTOOD = "Hiểu câu hỏi là: “{question}”"
 SUGGESTIONS = "Gợi ý hỏi theo số hiệu: "
 CHAT_MORE_HINT = "(Gõ “thêm” để xem các đoạn tiếp theo.)"
 CHAT_PROMPT = "Hỏi về văn bản (gõ “thoát” hoặc Ctrl-D để dừng): "

@@ -14,6 +14,7 @@ from bot import docnumbers, vietnamese
 from bot.config import Config
 from bot.index import MANIFEST, FORMAT_VERSION, IndexUnavailable, file_digest
 from bot.models import Document, Passage
+from bot.understanding import QueryUnderstanding, added_tokens
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,18 @@ class QueryTerms:
     normalized: str
     folded_tokens: list[str]
     accented_tokens: list[str]  # empty when the question has no diacritics
-    words: list[str]  # unigrams to highlight and to measure coverage with
+    words: list[str]  # unigrams to highlight
     doc_keys: list[str]  # docnumbers keys named in the question
+    # query understanding (bot/understanding.py): the question with shorthand written out, and the
+    # tokens it adds, searched at retrieval.expansion_weight
+    rewritten: str = ""
+    added_folded: tuple[str, ...] = ()
+    added_accented: tuple[str, ...] = ()
+    relevance_tokens: tuple[str, ...] = ()  # folded tokens of the rewritten question
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.rewritten) and self.rewritten != self.normalized
 
 
 class Retriever:
@@ -45,7 +56,7 @@ class Retriever:
 
     def __init__(self, folder: Path, manifest: dict, documents: dict[str, Document],
                  passages: list[Passage], lexical_accented, lexical_folded, df: dict[str, int],
-                 dense_index, embedder, config: Config):
+                 dense_index, embedder, config: Config, understanding: QueryUnderstanding | None = None):
         self.folder = folder
         self.manifest = manifest
         self.version = manifest["version"]
@@ -57,6 +68,7 @@ class Retriever:
         self._dense = dense_index
         self.embedder = embedder
         self.config = config
+        self.understanding = understanding or QueryUnderstanding.load()
         self.size = len(passages)
         self._token_cache: dict[int, frozenset[str]] = {}  # passage -> folded tokens (relevance)
         # document-number keys -> the documents carrying them / the passages mentioning them
@@ -129,6 +141,9 @@ class Retriever:
             lex_fold = bm25s.BM25.load(str(folder / "lexical_folded"))
             df_data = json.loads((folder / "df.json").read_text(encoding="utf-8"))
             dense = faiss.read_index(str(folder / "dense.faiss"))
+            understanding_file = folder / "understanding.json"
+            understanding = (QueryUnderstanding.from_dict(json.loads(understanding_file.read_text(encoding="utf-8")))
+                             if understanding_file.exists() else None)
             faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead here
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise IndexUnavailable(f"index in {folder} cannot be read ({type(exc).__name__}: {exc}); "
@@ -144,7 +159,7 @@ class Retriever:
             raise IndexUnavailable(f"embedding model gives dimension {embedder.dim}, the index has {dense.d}; "
                                    "run `directive-bot index` to rebuild")
         return cls(folder, manifest, documents, passages, lex_acc, lex_fold, df_data["df"],
-                   dense, embedder, config)
+                   dense, embedder, config, understanding)
 
     # -------------------------------------------------------------- query analysis
 
@@ -158,8 +173,20 @@ class Retriever:
         accented = vietnamese.search_tokens(normalized, folded=False) \
             if vietnamese.has_diacritics(normalized) else []
         words = [t for t in (accented or folded) if "_" not in t]
-        keys = list(dict.fromkeys(n.key for n in docnumbers.find_doc_numbers(normalized)))
-        return QueryTerms(normalized, folded, accented, words, keys)
+        exp = self.understanding.expand(normalized)
+        rewritten = vietnamese.normalize(exp.rewritten) if exp.changed else normalized
+        keys = list(dict.fromkeys(n.key for n in docnumbers.find_doc_numbers(rewritten)))
+        if not exp.changed:
+            return QueryTerms(normalized, folded, accented, words, keys, relevance_tokens=tuple(folded))
+        added_folded = tuple(added_tokens(exp, folded=True))
+        added_text = exp.rewritten + " " + " ".join(exp.extra_terms)
+        added_accented = tuple(added_tokens(exp, folded=False)) if vietnamese.has_diacritics(added_text) else ()
+        new_words = [t for t in vietnamese.search_tokens(rewritten, folded=not accented and
+                                                         not vietnamese.has_diacritics(rewritten))
+                     if "_" not in t and t not in words]
+        return QueryTerms(normalized, folded, accented, words + new_words, keys, rewritten=rewritten,
+                          added_folded=added_folded, added_accented=added_accented,
+                          relevance_tokens=tuple(vietnamese.search_tokens(rewritten, folded=True)))
 
     def relevance(self, terms: QueryTerms, idx: int) -> float:
         """How much of the question a passage covers, in [0, 1]: comparable across questions.
@@ -169,8 +196,9 @@ class Retriever:
         corpus below the threshold (calibrated on tests/data: see docs/benchmarks.md).
         """
         have = self._passage_tokens(idx)
-        words = [t for t in dict.fromkeys(terms.folded_tokens) if "_" not in t]
-        pairs = [t for t in dict.fromkeys(terms.folded_tokens) if "_" in t]
+        tokens = terms.relevance_tokens or terms.folded_tokens
+        words = [t for t in dict.fromkeys(tokens) if "_" not in t]
+        pairs = [t for t in dict.fromkeys(tokens) if "_" in t]
         if not words:
             return 0.0
         unigram = self._share(words, have)
@@ -238,7 +266,7 @@ class Retriever:
         # candidates: the best by lexical score (plus any document-number boost), and the best by dense
         pools = []
         lex_n = None
-        if wl > 0 and (terms.folded_tokens or terms.accented_tokens):
+        if wl > 0 and (terms.folded_tokens or terms.accented_tokens or terms.added_folded):
             lex = np.zeros(n, dtype=np.float32)
             if terms.folded_tokens:
                 # accented and folded scores add up: exact matches count twice (weighting the folded
@@ -246,6 +274,11 @@ class Retriever:
                 lex += self._lex_fold.get_scores(terms.folded_tokens)
             if terms.accented_tokens:
                 lex += self._lex_acc.get_scores(terms.accented_tokens)
+            # words the question did not type but meant (đv -> đảng viên), weighted lower
+            if terms.added_folded:
+                lex += rc.expansion_weight * self._lex_fold.get_scores(list(terms.added_folded))
+            if terms.added_accented:
+                lex += rc.expansion_weight * self._lex_acc.get_scores(list(terms.added_accented))
             lmax = float(lex.max())
             lex_n = lex / lmax if lmax > 0 else lex
         boost = self._boost(terms.doc_keys, rc.doc_number_boost) if terms.doc_keys else None

@@ -105,7 +105,8 @@ class AnswerService:
             return Answer(question=text, status="invalid", message=messages.NO_WORDS)
         r = self.retriever
         terms = r.terms(text)
-        answer = Answer(question=text, status="not_found", index_version=r.version, offset=offset)
+        answer = Answer(question=text, status="not_found", index_version=r.version, offset=offset,
+                        understood=terms.rewritten if terms.changed else "")
         if _looks_english(terms):
             answer.message = messages.NOT_VIETNAMESE
             return answer
