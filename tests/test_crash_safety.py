@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -55,4 +56,7 @@ def test_full_disk_during_reindex_keeps_the_old_index_serving(workspace, tmp_pat
         assert service.answer("Kết luận 21").found
         assert AnswerService(cfg, build_if_missing=False).answer("quy định 37").found
     finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+        service = None
+        gc.collect()  # release open index files before unmounting
+        if subprocess.run(["umount", str(disk)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(disk)], capture_output=True)
