@@ -106,6 +106,8 @@ def format_report(report) -> str:
         lines.append(f"rebuilt completely: {report.rebuilt_reason}")
     for f in report.failed:
         lines.append(f"  failed: {f.path}: {f.reason}")
+    for w in report.warnings:
+        lines.append(f"  warning: {w.path}: {w.reason}")
     return "\n".join(lines)
 
 

@@ -78,6 +78,7 @@ class TelegramConfig:
     admin_ids: list[int] = field(default_factory=list)
     webhook: WebhookConfig | None = None
     max_upload_mb: float = 20.0
+    questions_per_minute: int = 20  # per user; more are answered with a polite "slow down"
 
 
 @dataclass
@@ -205,6 +206,8 @@ def _validate(cfg: Config, where: str) -> None:
     need(cfg.index.keep_versions >= 2, "index.keep_versions", ">= 2 (the current and the previous)",
          cfg.index.keep_versions)
     need(cfg.knowledge.max_file_mb > 0, "knowledge.max_file_mb", "> 0", cfg.knowledge.max_file_mb)
+    need(cfg.telegram.questions_per_minute >= 1, "telegram.questions_per_minute", ">= 1",
+         cfg.telegram.questions_per_minute)
     need(cfg.zalo.mode in ("polling", "webhook"), "zalo.mode", "polling or webhook", cfg.zalo.mode)
 
 

@@ -235,6 +235,7 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
     report.removed = sorted(k for k in before if k not in now)
     report.unchanged = sorted(k for k in now if before.get(k) == now[k])
     report.failed = list(loaded.failures)
+    report.warnings = list(loaded.warnings)
     report.seconds = time.perf_counter() - started
     say(f"Index version {version} is now current")
     return report

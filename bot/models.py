@@ -118,6 +118,8 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
+    # indexed, but an admin should look (metadata not found in the document, pages without text)
+    warnings: list[Failure] = field(default_factory=list)
     embedded_passages: int = 0  # passages that had to be embedded
     reused_passages: int = 0  # passages whose vectors were reused from the previous version
     seconds: float = 0.0

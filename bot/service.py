@@ -12,7 +12,8 @@ from typing import Callable
 from bot import docnumbers, messages, vietnamese
 from bot.config import Config
 from bot.index import IndexUnavailable, build_index, current_dir, current_version
-from bot.models import Answer, DocumentCard, Hit, IndexInfo, IndexReport, Reference
+from bot.documents import DocumentError, load_file
+from bot.models import Answer, Document, DocumentCard, Failure, Hit, IndexInfo, IndexReport, Reference
 from bot.search import QueryTerms, Retriever, Scored
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,19 @@ class AnswerService:
             if top is None or (q.section.split(" > ")[0] if q.section else None) == top:
                 out.append(self._hit(r, Scored(i, 0.0, 0.0, 0.0), None))
         return out
+
+    def document_passages(self, doc_id: str) -> list[Hit]:
+        """Every passage of one document, in order (to read a document in full)."""
+        r = self.retriever
+        return [self._hit(r, Scored(i, 0.0, 0.0, 0.0), None) for i in r.doc_passages.get(doc_id, ())]
+
+    @staticmethod
+    def check_document(path: Path, *, max_file_mb: float = 20.0) -> list[Document | Failure]:
+        """Read one file the way the index build would: its documents, or why it cannot be used."""
+        try:
+            return [doc for doc, _where in load_file(Path(path), rel=Path(path).name, max_file_mb=max_file_mb)]
+        except DocumentError as exc:
+            return [Failure(exc.path, exc.reason)]
 
     # -------------------------------------------------------------- helpers
 
