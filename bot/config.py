@@ -99,6 +99,19 @@ class ZaloConfig:
 
 
 @dataclass
+class FaissConfig:
+    """The dense index type: exact (flat) for small corpora, approximate (HNSW or IVF) for large ones."""
+
+    index: str = "auto"  # auto | flat | hnsw | ivf; auto: flat up to flat_max passages, then hnsw
+    flat_max: int = 50_000
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 64
+    hnsw_ef_construction: int = 80
+    ivf_nlist: int = 0  # 0: about 4 * sqrt(passages)
+    ivf_nprobe: int = 16
+
+
+@dataclass
 class QueryLogConfig:
     path: Path = Path("var/querylog.sqlite")
 
@@ -113,10 +126,12 @@ class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     zalo: ZaloConfig = field(default_factory=ZaloConfig)
     querylog: QueryLogConfig = field(default_factory=QueryLogConfig)
+    faiss: FaissConfig = field(default_factory=FaissConfig)
     source: Path | None = None  # the file this was read from
 
 
 DEFAULT_CONFIG_NAME = "config.yaml"
+FAISS_INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
 
 
 def _convert(value, tp, key: str, where: str):
@@ -209,6 +224,14 @@ def _validate(cfg: Config, where: str) -> None:
     need(cfg.telegram.questions_per_minute >= 1, "telegram.questions_per_minute", ">= 1",
          cfg.telegram.questions_per_minute)
     need(cfg.zalo.mode in ("polling", "webhook"), "zalo.mode", "polling or webhook", cfg.zalo.mode)
+    f = cfg.faiss
+    need(f.index in FAISS_INDEX_TYPES, "faiss.index", " | ".join(FAISS_INDEX_TYPES), f.index)
+    need(f.flat_max >= 0, "faiss.flat_max", ">= 0", f.flat_max)
+    need(4 <= f.hnsw_m <= 256, "faiss.hnsw_m", "between 4 and 256", f.hnsw_m)
+    need(f.hnsw_ef_search >= 1, "faiss.hnsw_ef_search", ">= 1", f.hnsw_ef_search)
+    need(f.hnsw_ef_construction >= 1, "faiss.hnsw_ef_construction", ">= 1", f.hnsw_ef_construction)
+    need(f.ivf_nlist >= 0, "faiss.ivf_nlist", ">= 0 (0: about 4 * sqrt(passages))", f.ivf_nlist)
+    need(f.ivf_nprobe >= 1, "faiss.ivf_nprobe", ">= 1", f.ivf_nprobe)
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:

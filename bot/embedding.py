@@ -146,11 +146,13 @@ def word_vectors(
     return weights, rank
 
 
-def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: int = 0) -> None:
+def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: int = 0) -> np.ndarray:
     """Build, offline and from `texts` alone, a sentence-transformers folder holding a StaticEmbedding.
 
     `SentenceTransformer(str(out_dir))` loads it like any other model. Its vectors always have `dim`
     dimensions (zero-padded when the corpus supports fewer); builtin_model.json records the real rank.
+    Returns the L2-normalised vectors of `texts` themselves: the same values the saved model's encode
+    gives (a static model mean-pools token vectors, here counts @ weights), without tokenizing twice.
     """
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import StaticEmbedding
@@ -159,7 +161,8 @@ def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: i
         raise EmbeddingError("builtin embedding model: no passages to learn from")
     out_dir = Path(out_dir)
     tokenizer = train_tokenizer(texts)
-    weights, rank = word_vectors(token_counts(tokenizer, texts), dim, seed, ignored=silent_tokens(tokenizer))
+    counts = token_counts(tokenizer, texts)
+    weights, rank = word_vectors(counts, dim, seed, ignored=silent_tokens(tokenizer))
     model = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_weights=weights)], device="cpu")
     model.save(str(out_dir), create_model_card=False)
     about = {
@@ -173,6 +176,9 @@ def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: i
     (out_dir / BUILTIN_INFO_FILE).write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")
     log.info("builtin embedding model: %d passages, %d tokens, rank %d of %d", len(texts),
              tokenizer.get_vocab_size(), rank, dim)
+    vectors = np.asarray(counts @ weights, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
 
 
 # --- encoding ----------------------------------------------------------------------------------------

@@ -275,17 +275,18 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
                                             encoding="utf-8")
 
     say("Building the lexical index")
+    streams = [vietnamese.search_token_streams(t)
+               for t in tqdm(texts, desc="tokens", unit="passage", disable=not show_progress, leave=False)]
     df: Counter[str] = Counter()
     for folded in (False, True):
-        tokens = [vietnamese.search_tokens(t, folded=folded)
-                  for t in tqdm(texts, desc="tokens" + (" (folded)" if folded else ""), unit="passage",
-                                disable=not show_progress, leave=False)]
+        tokens = [pair[folded] for pair in streams]
         if folded:
             for toks in tokens:
                 df.update(set(toks))
         bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
         bm25.index(tokens, show_progress=False)
         bm25.save(str(out / ("lexical_folded" if folded else "lexical_accented")))
+    del streams
     (out / "df.json").write_text(json.dumps({"n": len(passages), "df": df}, ensure_ascii=False),
                                  encoding="utf-8")
 
@@ -318,27 +319,32 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         reuse, untrained = {}, 0
 
     model_dir = out / "model"
+    trained = None  # vectors of every passage, when the builtin model was just trained on them
     if emb.model == "builtin":
         if reuse:
             shutil.copytree(previous[0] / "model", model_dir)
         else:
             say(f"Training the builtin embedding model on {len(texts)} passages")
-            build_builtin_model(texts, model_dir, dim=emb.dim)
+            trained = build_builtin_model(texts, model_dir, dim=emb.dim)
     embedder = Embedder.load(emb, model_dir)
     todo = [i for i, h in enumerate(hashes) if h not in reuse]
     say(f"Embedding {len(todo)} passages ({len(passages) - len(todo)} reused)")
     dim = embedder.dim
-    vectors = np.zeros((len(passages), dim), dtype=np.float32)
+    if trained is not None:
+        vectors, todo_encode = trained, []
+    else:
+        vectors, todo_encode = np.zeros((len(passages), dim), dtype=np.float32), todo
     if reuse:
         old_index = faiss.read_index(str(previous[0] / "dense.faiss"))
         for i, h in enumerate(hashes):
             if h in reuse:
                 vectors[i] = old_index.reconstruct(reuse[h])
         del old_index
-    if todo:
-        vectors[todo] = embedder.encode_passages([texts[i] for i in todo], show_progress=show_progress)
-    index = faiss.IndexFlatIP(dim)
-    index.add(vectors)
+    if todo_encode:
+        vectors[todo_encode] = embedder.encode_passages([texts[i] for i in todo_encode], show_progress=show_progress)
+    from bot.dense import describe, make_index
+
+    index = make_index(vectors, config.faiss)  # flat, or approximate above faiss.flat_max
     faiss.write_index(index, str(out / "dense.faiss"))
 
     files = {}
@@ -354,6 +360,7 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         "documents": len(docs),
         "passages": len(passages),
         "untrained_passages": untrained,
+        "faiss_index": describe(index),
         "corpus_hash": hashlib.sha256("".join(sorted(doc_hashes.values())).encode()).hexdigest(),
         "doc_hashes": doc_hashes,
         "failed": [dataclasses.asdict(f) for f in failures],

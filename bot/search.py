@@ -99,6 +99,7 @@ class Retriever:
         import bm25s
         import faiss
 
+        from bot.dense import configure_for_search
         from bot.embedding import Embedder, EmbeddingError
 
         folder = Path(folder)
@@ -141,6 +142,7 @@ class Retriever:
             lex_fold = bm25s.BM25.load(str(folder / "lexical_folded"))
             df_data = json.loads((folder / "df.json").read_text(encoding="utf-8"))
             dense = faiss.read_index(str(folder / "dense.faiss"))
+            configure_for_search(dense, config.faiss)  # efSearch / nprobe are not all stored
             understanding_file = folder / "understanding.json"
             understanding = (QueryUnderstanding.from_dict(json.loads(understanding_file.read_text(encoding="utf-8")))
                              if understanding_file.exists() else None)

@@ -296,6 +296,32 @@ def search_tokens(text: str, *, folded: bool, keep_stopwords: bool = False) -> l
     return out
 
 
+def search_token_streams(text: str) -> tuple[list[str], list[str]]:
+    """`search_tokens(text, folded=False)` and `search_tokens(text, folded=True)` in one pass (index builds)."""
+    accented: list[str] = []
+    folded: list[str] = []
+    prev_a: str | None = None
+    prev_f: str | None = None
+    prev_stop_a = prev_stop_f = False
+    for chunk in _prepare(text).split():
+        for syl, fsyl in zip(_chunk_syllables(chunk), _chunk_folded(chunk)):
+            if syl is None:
+                prev_a = prev_f = None
+                continue
+            stop_a = syl in STOPWORDS
+            stop_f = fsyl in FOLDED_STOPWORDS
+            if not stop_a:
+                accented.append(syl)
+            if prev_a is not None and not (stop_a and prev_stop_a):
+                accented.append(prev_a + "_" + syl)
+            if not stop_f:
+                folded.append(fsyl)
+            if prev_f is not None and not (stop_f and prev_stop_f):
+                folded.append(prev_f + "_" + fsyl)
+            prev_a, prev_f, prev_stop_a, prev_stop_f = syl, fsyl, stop_a, stop_f
+    return accented, folded
+
+
 def match_spans(text: str, query_terms: Iterable[str]) -> list[tuple[int, int]]:
     """Character spans in the ORIGINAL text of syllables that match a query term, merged when adjacent.
 

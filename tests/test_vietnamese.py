@@ -202,3 +202,11 @@ def test_pyvi_tokens_join_compound_words() -> None:
     tokens = vi.pyvi_tokens("Đẩy mạnh học tập và làm theo tư tưởng, đạo đức")
     assert "học_tập" in tokens
     assert "," not in tokens
+
+
+def test_both_token_streams_in_one_pass_equal_the_separate_calls():
+    from bot.vietnamese import search_token_streams, search_tokens
+
+    for text in ["Chỉ thị 05-CT/TW, ngày 15/5/2016 của Bộ Chính trị về “Đẩy mạnh học tập và làm theo”.",
+                 "Quy định những điều đảng viên không được làm; 19 điều cấm!", "TW4 khóa XII", ""]:
+        assert search_token_streams(text) == (search_tokens(text, folded=False), search_tokens(text, folded=True))
