@@ -114,6 +114,10 @@ def _pieces(block: _Block, max_words: int) -> list[_Block]:
     return out
 
 
+def _numbers(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(n.canonical for n in docnumbers.find_doc_numbers(text)))
+
+
 def chunk_document(doc: Document, *, min_words: int = 80, max_words: int = 250) -> list[Passage]:
     """Pack the document's blocks into passages; a passage never ends mid-sentence."""
     pieces: list[_Block] = []
@@ -142,10 +146,12 @@ def chunk_document(doc: Document, *, min_words: int = 80, max_words: int = 250) 
             and sum(b.words for g in groups[-2:] for b in g) <= max_words:
         groups[-2].extend(groups.pop())
     passages: list[Passage] = []
+    # document numbers each passage (with the title) mentions; looked for once when there is one passage
+    whole = _numbers(f"{doc.title}\n{doc.text}")
     for ordinal, group in enumerate(groups):
         text = "\n".join(b.text for b in group)
         section = " > ".join(group[0].section)
-        numbers = tuple(dict.fromkeys(n.canonical for n in docnumbers.find_doc_numbers(f"{doc.title}\n{text}")))
+        numbers = whole if len(groups) == 1 or not whole else _numbers(f"{doc.title}\n{text}")
         passages.append(Passage(passage_id=f"{doc.doc_id}#{ordinal}", doc_id=doc.doc_id,
                                 ordinal=ordinal, section=section, text=text, doc_numbers=numbers))
     return passages

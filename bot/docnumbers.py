@@ -399,6 +399,7 @@ def canonical(text: str) -> str | None:
     return found[0].canonical if found else None
 
 
+@functools.lru_cache(maxsize=65_536)
 def doc_key(s: str) -> str | None:
     """Lookup key for a number in any accepted form, or a key itself: "08-QĐi/TW" -> "qd-08"."""
     stripped = s.strip()

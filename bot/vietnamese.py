@@ -296,29 +296,35 @@ def search_tokens(text: str, *, folded: bool, keep_stopwords: bool = False) -> l
     return out
 
 
+@lru_cache(maxsize=300_000)
+def _chunk_both(chunk: str) -> tuple[tuple[str, str, bool, bool] | None, ...]:
+    """Per syllable of a chunk: (accented, folded, accented is a stopword, folded is a stopword)."""
+    return tuple(None if a is None else (a, f, a in STOPWORDS, f in FOLDED_STOPWORDS)
+                 for a, f in zip(_chunk_syllables(chunk), _chunk_folded(chunk)))
+
+
 def search_token_streams(text: str) -> tuple[list[str], list[str]]:
     """`search_tokens(text, folded=False)` and `search_tokens(text, folded=True)` in one pass (index builds)."""
     accented: list[str] = []
     folded: list[str] = []
-    prev_a: str | None = None
-    prev_f: str | None = None
-    prev_stop_a = prev_stop_f = False
+    add_a, add_f = accented.append, folded.append
+    prev = None
     for chunk in _prepare(text).split():
-        for syl, fsyl in zip(_chunk_syllables(chunk), _chunk_folded(chunk)):
-            if syl is None:
-                prev_a = prev_f = None
+        for cur in _chunk_both(chunk):
+            if cur is None:
+                prev = None
                 continue
-            stop_a = syl in STOPWORDS
-            stop_f = fsyl in FOLDED_STOPWORDS
+            syl, fsyl, stop_a, stop_f = cur
             if not stop_a:
-                accented.append(syl)
-            if prev_a is not None and not (stop_a and prev_stop_a):
-                accented.append(prev_a + "_" + syl)
+                add_a(syl)
             if not stop_f:
-                folded.append(fsyl)
-            if prev_f is not None and not (stop_f and prev_stop_f):
-                folded.append(prev_f + "_" + fsyl)
-            prev_a, prev_f, prev_stop_a, prev_stop_f = syl, fsyl, stop_a, stop_f
+                add_f(fsyl)
+            if prev is not None:
+                if not (stop_a and prev[2]):
+                    add_a(prev[0] + "_" + syl)
+                if not (stop_f and prev[3]):
+                    add_f(prev[1] + "_" + fsyl)
+            prev = cur
     return accented, folded
 
 
