@@ -405,8 +405,25 @@ def doc_key(s: str) -> str | None:
     stripped = s.strip()
     if _KEY_RE.fullmatch(stripped):
         return stripped
+    plenum = _PLENUM_CANONICAL_RE.fullmatch(stripped)
+    if plenum:  # "TW4-XII", the canonical form of a plenum reference
+        return stripped.lower()
     found = find_doc_numbers(s)
     return found[0].key if found else None
+
+
+_PLENUM_CANONICAL_RE = re.compile(r"TW\d{1,2}-[IVXLC]{1,6}")
+
+
+def describe_canonical(canonical: str) -> str:
+    """"05-CT/TW" -> "Chỉ thị 05-CT/TW"; "TW4-XII" -> "Hội nghị Trung ương 4 khóa XII (04-NQ/TW)"."""
+    if _PLENUM_CANONICAL_RE.fullmatch(canonical):
+        number, term = canonical[2:].split("-")
+        text = f"{TYPE_NAMES['HNTW']} {number} khóa {term}"
+        resolution = PLENUM_RESOLUTIONS.get(canonical)
+        return f"{text} ({TYPE_NAMES['NQ']} {resolution})" if resolution else text
+    found = find_doc_numbers(canonical)
+    return describe(found[0]) if found else canonical
 
 
 def describe(doc: DocNumber) -> str:

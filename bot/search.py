@@ -177,7 +177,13 @@ class Retriever:
         words = [t for t in (accented or folded) if "_" not in t]
         exp = self.understanding.expand(normalized)
         rewritten = vietnamese.normalize(exp.rewritten) if exp.changed else normalized
-        keys = list(dict.fromkeys(n.key for n in docnumbers.find_doc_numbers(rewritten)))
+        keys: list[str] = []
+        for n in docnumbers.find_doc_numbers(rewritten):
+            keys.append(n.key)
+            resolution = docnumbers.PLENUM_RESOLUTIONS.get(n.canonical)
+            if resolution:  # "NQ TW4 khóa XII" also names 04-NQ/TW
+                keys.append(docnumbers.doc_key(resolution) or "")
+        keys = [k for k in dict.fromkeys(keys) if k]
         if not exp.changed:
             return QueryTerms(normalized, folded, accented, words, keys, relevance_tokens=tuple(folded))
         added_folded = tuple(added_tokens(exp, folded=True))

@@ -126,7 +126,7 @@ class AnswerService:
         if answer.document is not None and not answer.document.documents:
             name = answer.document.doc_number
             answer.message = (messages.DOCUMENT_NOT_INDEXED if answer.document.mentions
-                              else messages.DOCUMENT_UNKNOWN).format(number=name)
+                              else messages.DOCUMENT_UNKNOWN).format(number=describe_number(name))
         return answer
 
     def document_card(self, text: str) -> DocumentCard | None:
@@ -213,8 +213,7 @@ class AnswerService:
 
 def describe_number(canonical: str) -> str:
     """"05-CT/TW" -> "Chỉ thị 05-CT/TW" (the number itself when its type is unknown)."""
-    found = docnumbers.find_doc_numbers(canonical)
-    return docnumbers.describe(found[0]) if found else canonical
+    return docnumbers.describe_canonical(canonical)
 
 
 def _display_number(text: str, key: str) -> str:

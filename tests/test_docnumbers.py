@@ -182,3 +182,12 @@ def test_doc_number_is_a_frozen_value() -> None:
     (found,) = dn.find_doc_numbers("KL 21")
     with pytest.raises(AttributeError):
         found.number = "22"  # type: ignore[misc]
+
+
+def test_plenum_canonical_form_has_a_key_and_a_readable_name_with_its_resolution():
+    from bot.docnumbers import describe_canonical, doc_key
+
+    assert doc_key("TW4-XII") == "tw4-xii"
+    assert describe_canonical("TW4-XII") == "Hội nghị Trung ương 4 khóa XII (Nghị quyết 04-NQ/TW)"
+    assert describe_canonical("TW4-XIII") == "Hội nghị Trung ương 4 khóa XIII"
+    assert describe_canonical("21-KL/TW") == "Kết luận 21-KL/TW"

@@ -114,3 +114,18 @@ def test_documents_lists_every_indexed_document(service):
     refs = service.documents()
     assert len(refs) == 8
     assert {r.doc_id for r in refs} >= CT05_DOCS
+
+
+def test_plenum_reference_also_finds_the_resolution_it_issued(tmp_path):
+    from conftest import make_workspace
+
+    from bot.config import load_config
+    from bot.service import AnswerService
+
+    svc = AnswerService(load_config(make_workspace(tmp_path, docs=[
+        "tin-danviet-27-bieu-hien-suy-thoai-nq04.md", "tin-plo-diem-mat-bieu-hien-suy-thoai-nq04-2017.md",
+        "tin-quochoitv-quan-triet-kl21.md"])))
+    answer = svc.answer("NQ TW4 khóa XII")
+    assert answer.document is not None and answer.document.mentions
+    assert "Nghị quyết 04-NQ/TW" in answer.message
+    assert answer.hits[0].doc_id.startswith(("tin-danviet", "tin-plo"))
