@@ -69,7 +69,7 @@ TG_HELP = ("Cách dùng:\n"
            "• Nút “Xem thêm” cho kết quả tiếp theo, “Toàn văn” để đọc cả mục, 👍/👎 để góp ý.\n"
            "• Ở chat bất kỳ, gõ @{username} <câu hỏi> để chia sẻ đoạn văn bản.")
 TG_HELP_ADMIN = ("\n\nQuản trị viên: /reindex (lập chỉ mục lại), /thongke (thống kê), "
-                 "gửi tệp .md hoặc .txt để thêm văn bản vào kho.")
+                 "gửi tệp văn bản ({extensions}) để thêm vào kho; gửi lại tệp cùng tên để cập nhật.")
 TG_COMMANDS = {
     "start": "Giới thiệu và câu hỏi mẫu",
     "help": "Hướng dẫn sử dụng",
@@ -86,7 +86,6 @@ TG_VANBAN_USAGE = "Hãy gõ số hiệu văn bản sau lệnh, ví dụ: /vanban
 TG_NON_TEXT = "Tôi chỉ đọc được câu hỏi bằng chữ. Hãy gõ câu hỏi, ví dụ: “Chỉ thị 05 yêu cầu gì?”"
 TG_QUESTION_CUT = "(Câu hỏi dài hơn {limit} ký tự nên chỉ {limit} ký tự đầu được dùng để tra cứu.)"
 TG_RATE_LIMITED = "Bạn đang hỏi quá nhanh. Vui lòng đợi {seconds} giây rồi hỏi tiếp."
-TG_UNDERSTOOD = "Câu hỏi được hiểu là: {question}"
 TG_MORE_HEADER = "Kết quả tiếp theo ({first}–{last}):"  # (HTML)
 TG_BUTTON_MORE = "Xem thêm"
 TG_BUTTON_FULL = "Toàn văn"
@@ -109,14 +108,22 @@ TG_CARD_MENTIONS = "Các bài viết nhắc đến văn bản này:"
 TG_ADMIN_ONLY = "Xin lỗi, lệnh này chỉ dành cho quản trị viên của bot. Không có gì được thay đổi."
 TG_UPLOAD_ADMIN_ONLY = ("Xin lỗi, chỉ quản trị viên mới được thêm văn bản vào kho. "
                         "Tệp của bạn không được lưu; bạn có thể gửi câu hỏi bằng chữ.")
-TG_UPLOAD_BAD_TYPE = ("Tệp “{name}” không được nhận: bot chỉ nhận văn bản dạng .md hoặc .txt (mã hoá UTF-8). "
+TG_UPLOAD_BAD_TYPE = ("Tệp “{name}” không được nhận: bot chỉ nhận văn bản dạng {extensions}. "
                       "Kho không thay đổi.")
 TG_UPLOAD_TOO_BIG = "Tệp “{name}” quá lớn ({size:.1f} MB, tối đa {limit:g} MB). Kho không thay đổi."
 TG_UPLOAD_NOT_TEXT = ("Tệp “{name}” không phải văn bản UTF-8 hợp lệ nên không được lưu. "
                       "Hãy lưu lại tệp với mã hoá UTF-8 rồi gửi lại. Kho không thay đổi.")
 TG_UPLOAD_INVALID = "Tệp “{name}” không dùng được: {reason}. Kho không thay đổi."
-TG_UPLOAD_SAVED = "Đã lưu “{name}” vào kho, đang lập chỉ mục…"
-TG_REINDEX_STARTED = "Đang lập chỉ mục lại kho văn bản…"
+TG_UPLOAD_ID_TAKEN = ("Tệp “{name}” có mã văn bản (id) {ids} trùng với một văn bản khác đã có trong kho. "
+                      "Hãy đổi id, hoặc gửi tệp cùng tên với tệp cũ nếu muốn cập nhật văn bản đó. "
+                      "Kho không thay đổi.")
+TG_UPLOAD_SAVED = "Đã lưu “{name}” vào kho."
+TG_UPLOAD_REPLACED = "Đã cập nhật “{name}” trong kho (thay tệp cũ cùng tên)."
+TG_REINDEX_STARTED = "Lập chỉ mục lại kho văn bản."
+TG_PROGRESS_READING = "Đang đọc văn bản…"
+TG_PROGRESS_INDEXING = "Đang lập chỉ mục…"
+TG_PROGRESS_DONE = "Đã xong, kết quả ở tin nhắn dưới."
+TG_PROGRESS_FAILED = "Không thành công."
 TG_REINDEX_BUSY = "Đang có một lượt lập chỉ mục khác chạy, vui lòng đợi rồi thử lại."
 TG_REINDEX_FAILED = "Lập chỉ mục không thành công: {reason}\nChỉ mục cũ vẫn đang được dùng."
 TG_REPORT_DONE = "Đã lập chỉ mục phiên bản {version}: {documents} văn bản, {passages} đoạn ({seconds:.1f} giây)."
@@ -124,6 +131,8 @@ TG_REPORT_ADDED = "Thêm mới ({count}):"
 TG_REPORT_CHANGED = "Thay đổi ({count}):"
 TG_REPORT_REMOVED = "Gỡ bỏ ({count}):"
 TG_REPORT_FAILED = "Lỗi ({count}):"
+TG_REPORT_WARNINGS = "Đã lập chỉ mục nhưng cần xem lại ({count}):"
+TG_REPORT_MORE = "… và {count} mục khác (xem nhật ký của bot)."
 TG_REPORT_UNCHANGED = "Không đổi: {count} văn bản."
 TG_REPORT_REBUILT = "Lập lại toàn bộ: {reason}"
 TG_STATS_TITLE = "Thống kê"

@@ -96,6 +96,13 @@ class FakeTelegram:
     def message(self, text: str, user: dict = USER, chat: dict | None = None, reply_to: dict | None = None,
                 **extra: Any) -> dict:
         """Push a text message; commands and @mentions get their entities as Telegram would add them."""
+        update = self.text_update(text, user, chat, reply_to, **extra)
+        self.push(update)
+        return update["message"]
+
+    def text_update(self, text: str, user: dict = USER, chat: dict | None = None, reply_to: dict | None = None,
+                    **extra: Any) -> dict:
+        """A text message update as Telegram would deliver it, without queueing it (webhook tests POST it)."""
         message = self._new_message(user, chat, text=text, **extra)
         entities = []
         if text.startswith("/"):
@@ -108,14 +115,16 @@ class FakeTelegram:
             message["entities"] = entities
         if reply_to is not None:
             message["reply_to_message"] = reply_to
-        self.push({"message": message})
-        return message
+        with self._cond:
+            return {"update_id": next(self._ids), "message": message}
 
-    def document(self, file_name: str, content: bytes, user: dict = USER, mime_type: str = "text/plain") -> dict:
+    def document(self, file_name: str, content: bytes, user: dict = USER, mime_type: str = "text/plain",
+                 file_size: int | None = None) -> dict:
+        """Push a message carrying a file; `file_size` overrides the size Telegram announces."""
         file_id = f"file-{next(self._ids)}"
         self.files[file_id] = content
         doc = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name,
-               "mime_type": mime_type, "file_size": len(content)}
+               "mime_type": mime_type, "file_size": len(content) if file_size is None else file_size}
         message = self._new_message(user, None, document=doc)
         self.push({"message": message})
         return message

@@ -9,10 +9,13 @@ import dataclasses
 import html
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,8 +23,11 @@ import pytest
 
 from bot import messages
 from bot.channels import telegram_render as render
-from bot.channels.telegram import QuestionLimiter, build_application, serve
-from bot.config import load_config
+from bot.channels.telegram import (QuestionLimiter, StartupError, _safe_filename, build_application, serve,
+                                  webhook_options)
+from bot.config import WebhookConfig, load_config
+from bot.documents import SUPPORTED_EXTENSIONS
+from bot.models import Failure, IndexReport
 from bot.querylog import QueryLog
 from bot.service import AnswerService
 from conftest import SAMPLE_DOCS, make_workspace
@@ -82,6 +88,42 @@ Các chi bộ khu dân cư hướng dẫn hội viên nuôi ong mật đúng k�
 có hoa quanh vườn, không phun thuốc trừ sâu vào mùa hoa và ghi chép sản lượng mật ong hằng tháng. Tổ hợp tác
 nuôi ong mật được hỗ trợ tập huấn, giới thiệu đầu ra cho sản phẩm mật ong và nhân rộng mô hình trong toàn xã.
 """
+
+
+CT05_HEADER = ["BAN CHẤP HÀNH TRUNG ƯƠNG", "*", "Số 05-CT/TW", "ĐẢNG CỘNG SẢN VIỆT NAM",
+               "Hà Nội, ngày 15 tháng 5 năm 2016", "CHỈ THỊ", "CỦA BỘ CHÍNH TRỊ",
+               "về đẩy mạnh học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh", "-----"]
+CT05_PARAGRAPHS = [
+    "Sau 5 năm thực hiện, việc học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh đã trở thành việc "
+    "làm thường xuyên của các cấp ủy, tổ chức đảng. Bộ Chính trị yêu cầu các cấp ủy, tổ chức đảng tiếp tục đẩy "
+    "mạnh việc học tập, gắn với chức trách, nhiệm vụ của từng cán bộ, đảng viên.",
+    "I. Nhiệm vụ trọng tâm",
+    "1. Mỗi chi bộ xây dựng sổ tay nêu gương, trong đó từng đảng viên ghi cam kết tu dưỡng, rèn luyện hằng năm; "
+    "bí thư chi bộ kiểm tra sổ tay nêu gương mỗi quý và nhận xét trong sinh hoạt chi bộ thường kỳ.",
+    "2. Người đứng đầu cơ quan, đơn vị phải gương mẫu, đi trước làm gương về đạo đức, lối sống, nói đi đôi "
+    "với làm; cán bộ cấp trên nêu gương cho cấp dưới.",
+    "T/M BỘ CHÍNH TRỊ", "TỔNG BÍ THƯ",
+]
+
+
+def ct05_docx() -> bytes:
+    """Chỉ thị 05-CT/TW as an admin receives it: a .docx with the standard header, made with python-docx."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    for text in CT05_HEADER + CT05_PARAGRAPHS:
+        document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------- fixtures
@@ -228,6 +270,22 @@ def test_answer_keyboard_has_more_full_text_feedback_and_share_within_64_bytes(b
     for b in buttons(reply):
         if "callback_data" in b:
             assert len(b["callback_data"].encode("utf-8")) <= 64
+
+
+def test_an_expanded_question_shows_how_it_was_understood_first(bot):
+    text = bot.replies(bot.ask("BCT ban hành CT03 khi nào"))[0].params["text"]
+    understood = escaped(messages.UNDERSTOOD.format(question="Bộ Chính trị ban hành Chỉ thị 03 khi nào"))
+    assert text.startswith(understood + "\n\n")
+    assert "03-CT/TW" in text
+    plain = bot.replies(bot.ask("Chỉ thị 03 mục đích là gì?"))[0].params["text"]
+    assert "Hiểu câu hỏi là" not in plain
+
+
+def test_understood_line_is_escaped():
+    from bot.models import Answer
+
+    answer = Answer(question="x", status="not_found", understood="a <b> & c", message="m")
+    assert render.answer_messages(answer)[0].startswith(escaped(messages.UNDERSTOOD.format(question="a <b> & c")))
 
 
 def test_question_without_diacritics_finds_the_same_directive(bot):
@@ -455,10 +513,15 @@ def test_admin_reindex_reports_the_summary(own_service, tmp_path):
                                     after=question["_mark"])[0]
         assert "Không đổi: 5 văn bản." in summary.params["text"]
         assert bot.service.info().version != version
+        progress = [c.params["text"] for c in bot.fake.requests("editMessageText")]
+        assert progress[-1] == escaped(f"{messages.TG_REINDEX_STARTED}\n{messages.TG_PROGRESS_DONE}")
+        # the indexer's English progress lines ("Reading documents in …") never reach the admin
+        assert not any(word in text for text in progress for word in ("Reading", "Embedding", "passages"))
 
 
 @pytest.mark.parametrize("name, content, expected", [
     ("cai-dat.exe", b"MZ\x90\x00binary", messages.TG_UPLOAD_BAD_TYPE),
+    ("bang-tinh.xlsx", b"PK\x03\x04", messages.TG_UPLOAD_BAD_TYPE),
     ("van-ban.md", b"\xff\xfe\xfa not utf-8 \xc3\x28", messages.TG_UPLOAD_NOT_TEXT),
 ])
 def test_bad_upload_is_rejected_with_a_clear_vietnamese_message(bot, name, content, expected):
@@ -467,7 +530,7 @@ def test_bad_upload_is_rejected_with_a_clear_vietnamese_message(bot, name, conte
     start = bot.fake.mark()
     bot.fake.document(name, content, user=ADMIN)
     reply = bot.fake.wait_for("sendMessage", after=start)[0]
-    assert reply.params["text"] == escaped(expected.format(name=name))
+    assert reply.params["text"] == escaped(expected.format(name=name, extensions=", ".join(SUPPORTED_EXTENSIONS)))
     assert sorted(p.name for p in folder.iterdir()) == files
 
 
@@ -481,6 +544,81 @@ def test_upload_the_indexer_would_skip_is_rejected_with_its_reason(bot):
     assert reply.params["text"] == escaped(messages.TG_UPLOAD_INVALID.format(name="thieu-tieu-de.md",
                                                                             reason="missing title"))
     assert sorted(p.name for p in folder.iterdir()) == files
+
+
+def test_admin_uploads_a_docx_and_a_question_finds_it_with_its_reference(own_service, tmp_path):
+    with running(own_service, tmp_path) as bot:
+        assert not bot.service.document_card("05-CT/TW").documents  # only articles citing it so far
+        start = bot.fake.mark()
+        bot.fake.document("Chỉ thị 05-CT_TW (bản gửi).docx", ct05_docx(), user=ADMIN,
+                          mime_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        summary = bot.fake.wait_for("sendMessage", lambda c: "Thêm mới (1)" in c.params["text"], after=start)[0]
+        assert "Chi-thi-05-CT_TW-ban-gui" in summary.params["text"]
+        saved = Path(bot.service.config.knowledge.dir) / "Chi-thi-05-CT_TW-ban-gui.docx"
+        assert saved.read_bytes()[:2] == b"PK"  # the raw .docx, not extracted text
+        progress = [c.params["text"] for c in bot.fake.requests("editMessageText")]
+        assert progress[-1] == escaped(messages.TG_UPLOAD_SAVED.format(name=saved.name) + "\n"
+                                       + messages.TG_PROGRESS_DONE)
+        text = bot.replies(bot.ask("sổ tay nêu gương của chi bộ"))[0].params["text"]
+        assert "<b>1. Chỉ thị số 05-CT/TW về đẩy mạnh học tập" in text
+        assert "Số hiệu: 05-CT/TW · Ngày: 15/05/2016 · Cơ quan: Bộ Chính trị" in text
+
+
+def test_upload_over_the_size_limit_is_refused_without_downloading(bot):
+    folder = Path(bot.service.config.knowledge.dir)
+    files = sorted(p.name for p in folder.iterdir())
+    start = bot.fake.mark()
+    bot.fake.document("ct05.docx", ct05_docx(), user=ADMIN, file_size=3 * 1024 * 1024)  # the limit is 1 MB
+    reply = bot.fake.wait_for("sendMessage", after=start)[0]
+    assert reply.params["text"] == escaped(messages.TG_UPLOAD_TOO_BIG.format(name="ct05.docx", size=3.0, limit=1))
+    assert not bot.fake.requests("getFile")
+    assert sorted(p.name for p in folder.iterdir()) == files
+
+
+def test_upload_with_the_same_name_updates_and_another_file_reusing_an_id_is_refused(own_service, tmp_path):
+    with running(own_service, tmp_path) as bot:
+        folder = Path(bot.service.config.knowledge.dir)
+        start = bot.fake.mark()
+        bot.fake.document("ong-mat.md", UPLOADED_DOC.encode(), user=ADMIN)
+        bot.fake.wait_for("sendMessage", lambda c: "Thêm mới (1)" in c.params["text"], after=start)
+        version = bot.service.info().version
+
+        start = bot.fake.mark()
+        bot.fake.document("ong-mat-ban-khac.md", UPLOADED_DOC.encode(), user=ADMIN)
+        refusal = bot.fake.wait_for("sendMessage", after=start)[0]
+        assert refusal.params["text"] == escaped(messages.TG_UPLOAD_ID_TAKEN.format(
+            name="ong-mat-ban-khac.md", ids="hd-77-thu-nghiem-ong-mat"))
+        assert not (folder / "ong-mat-ban-khac.md").exists() and bot.service.info().version == version
+
+        start = bot.fake.mark()
+        bot.fake.document("ong-mat.md", UPLOADED_DOC.replace("mật ong hằng tháng", "mật ong hằng tuần").encode(),
+                          user=ADMIN)
+        summary = bot.fake.wait_for("sendMessage", lambda c: "Thay đổi (1)" in c.params["text"], after=start)[0]
+        assert "hd-77-thu-nghiem-ong-mat" in summary.params["text"]
+        assert "hằng tuần" in (folder / "ong-mat.md").read_text(encoding="utf-8")
+        assert bot.fake.wait_for("editMessageText", lambda c: messages.TG_UPLOAD_REPLACED.format(
+            name="ong-mat.md") in html.unescape(c.params["text"]), after=start)
+        assert not [p for p in folder.iterdir() if p.name.startswith(".upload-")]  # staging cleaned up
+
+
+@pytest.mark.parametrize("sent, saved", [
+    ("Chỉ thị 05.DOCX", "Chi-thi-05.docx"),
+    ("../../etc/_bí mật.md", "bi-mat.md"),
+    ("..\\..\\Quyết định.pdf", "Quyet-dinh.pdf"),
+    (".htaccess.html", "htaccess.html"),
+    ("README.md", "van-ban-README.md"),
+    ("không-đuôi", ""),
+])
+def test_uploaded_file_names_are_made_safe_for_the_knowledge_folder(sent, saved):
+    assert _safe_filename(sent) == saved
+
+
+def test_summary_lists_documents_indexed_with_warnings():
+    report = IndexReport(version="v9", documents=1, passages=3, added=["ct05"],
+                         warnings=[Failure("ct05.docx", "metadata not found in the document: issuer <b>")])
+    text = "\n".join(render.report_messages(report))
+    assert f"<b>{escaped(messages.TG_REPORT_WARNINGS.format(count=1))}</b>" in text
+    assert "• ct05.docx: metadata not found in the document: issuer &lt;b&gt;" in text
 
 
 # ---------------------------------------------------------------- robustness
@@ -501,6 +639,122 @@ def test_a_failing_handler_tells_the_user_and_the_bot_keeps_answering(bot):
     notice = bot.fake.wait_for("sendMessage", lambda c: "message_id" in (c.result or {}), after=question["_mark"])
     assert notice[0].params["text"] == escaped(messages.SERVICE_UNAVAILABLE)
     assert "03-CT/TW" in bot.replies(bot.ask("Chỉ thị 03 mục đích là gì?"))[0].params["text"]
+
+
+@contextlib.contextmanager
+def running_webhook(service: AnswerService, tmp_path: Path, secret: str):
+    """The real Application in webhook mode on a free local port, with the fake server as Bot API."""
+    with FakeTelegram() as fake:
+        webhook = WebhookConfig(url="https://bot.example.org", listen="127.0.0.1", port=free_port(),
+                                path="/telegram-hook")
+        telegram = dataclasses.replace(service.config.telegram, api_base_url=fake.base_url,
+                                       api_base_file_url=fake.base_file_url, webhook=webhook)
+        config = dataclasses.replace(service.config, telegram=telegram)
+        querylog = QueryLog(tmp_path / "querylog.sqlite")
+        application = build_application(config, service, fake.token, querylog)
+        options = webhook_options(config, secret)
+        loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            application.run_webhook(**options, stop_signals=None, close_loop=False)
+
+        thread = threading.Thread(target=run, name="telegram-webhook", daemon=True)
+        thread.start()
+        try:
+            fake.wait_for("setWebhook")
+            deadline = time.monotonic() + 10
+            while True:  # the webhook server may start listening just after setWebhook
+                try:
+                    socket.create_connection(("127.0.0.1", webhook.port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            yield fake, f"http://127.0.0.1:{webhook.port}/telegram-hook"
+        finally:
+            loop.call_soon_threadsafe(application.stop_running)
+            thread.join(timeout=15)
+            loop.close()
+            querylog.close()
+        assert not thread.is_alive(), "the application did not stop"
+
+
+def post_update(url: str, update: dict, secret: str) -> int:
+    """POST an update the way Telegram calls a webhook; returns the HTTP status."""
+    import json
+
+    request = urllib.request.Request(url, data=json.dumps(update).encode(), method="POST", headers={
+        "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_webhook_mode_answers_updates_with_the_secret_and_refuses_others(tg_service, tmp_path):
+    secret = "s3cret-Token_for-the-webhook-test"
+    with running_webhook(tg_service, tmp_path, secret) as (fake, url):
+        registered = fake.requests("setWebhook")[0].params
+        assert registered["url"] == "https://bot.example.org/telegram-hook"
+        assert registered["secret_token"] == secret
+        intruder = {**USER, "id": 4242, "first_name": "Người lạ"}
+        assert post_update(url, fake.text_update("/start", user=intruder), "wrong-secret-value-123") == 403
+        start = fake.mark()
+        assert post_update(url, fake.text_update("Chỉ thị 03 mục đích là gì?"), secret) == 200
+        reply = fake.wait_for("sendMessage", after=start)[0]
+        assert "03-CT/TW" in reply.params["text"] and int(reply.params["chat_id"]) == USER["id"]
+        time.sleep(0.3)  # give a wrongly accepted update time to be answered
+        assert all(int(c.params["chat_id"]) != intruder["id"] for c in fake.requests("sendMessage"))
+        assert not fake.requests("getUpdates")
+
+
+@pytest.mark.parametrize("secret, expected", [
+    (None, "webhook mode needs TELEGRAM_WEBHOOK_SECRET"),
+    ("short", "TELEGRAM_WEBHOOK_SECRET is too short (5 characters)"),
+    ("has spaces and ünicode in it", "TELEGRAM_WEBHOOK_SECRET is not a secret Telegram accepts"),
+    ("x" * 257, "TELEGRAM_WEBHOOK_SECRET is not a secret Telegram accepts"),
+])
+def test_webhook_without_a_proper_secret_stops_with_a_clear_error(tg_service, monkeypatch, capsys, secret, expected):
+    webhook = WebhookConfig(url="https://bot.example.org", port=free_port())
+    config = dataclasses.replace(tg_service.config,
+                                 telegram=dataclasses.replace(tg_service.config.telegram, webhook=webhook))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    if secret is None:
+        monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", secret)
+    assert serve(config) == 2
+    err = capsys.readouterr().err
+    assert expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_webhook_url_must_be_https_and_gets_the_path_appended(tg_service):
+    def config_with(url: str):
+        webhook = WebhookConfig(url=url, port=8443, path="/telegram")
+        return dataclasses.replace(tg_service.config,
+                                   telegram=dataclasses.replace(tg_service.config.telegram, webhook=webhook))
+
+    secret = "a" * 32
+    with pytest.raises(StartupError, match="https://"):
+        webhook_options(config_with("http://bot.example.org"), secret)
+    assert webhook_options(config_with("https://bot.example.org/"), secret)["webhook_url"] == \
+        "https://bot.example.org/telegram"
+    assert webhook_options(config_with("https://bot.example.org/telegram"), secret)["url_path"] == "telegram"
+    assert webhook_options(tg_service.config, None) is None  # no webhook configured: long polling
+
+
+def test_questions_per_minute_comes_from_the_config(tg_service, tmp_path):
+    telegram = dataclasses.replace(tg_service.config.telegram, questions_per_minute=2)
+    config = dataclasses.replace(tg_service.config, telegram=telegram)
+    querylog = QueryLog(tmp_path / "querylog.sqlite")
+    try:
+        application = build_application(config, tg_service, "123:abc", querylog)
+        assert application.bot_data["deps"].limiter.per_minute == 2
+    finally:
+        querylog.close()
 
 
 def test_missing_token_gives_a_clear_error(tg_service, monkeypatch, capsys):

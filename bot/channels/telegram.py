@@ -1,7 +1,7 @@
 """Telegram channel: python-telegram-bot handlers that read an update, call AnswerService and reply in HTML.
 
 `serve(config)` runs the bot (long polling, or a webhook when telegram.webhook.url is set);
-`build_application(...)` wires every handler and is what the tests drive.
+`build_application(...)` wires every handler and, with `webhook_options(...)`, is what the tests drive.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -54,8 +55,9 @@ from telegram.warnings import PTBDeprecationWarning
 from bot import messages
 from bot.channels import telegram_render as render
 from bot.config import Config
-from bot.documents import DocumentError, load_file
-from bot.models import Answer, Failure, Hit, IndexReport
+# only the list of accepted extensions: reading and checking documents goes through the service
+from bot.documents import SUPPORTED_EXTENSIONS
+from bot.models import Answer, Document, Failure, IndexReport
 from bot.querylog import QueryLog
 
 log = logging.getLogger(__name__)
@@ -66,11 +68,17 @@ WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 SALT_ENV = "DIRECTIVE_BOT_SALT"
 INLINE_RESULTS = 10
 BUTTON_TTL_SECONDS = 2 * 24 * 3600
-QUESTIONS_PER_MINUTE = 20  # per user; telegram.questions_per_minute overrides it once config has the key
 PROGRESS_EVERY_SECONDS = 1.5
-UPLOAD_SUFFIXES = (".md", ".txt")
-MAX_DOCUMENT_PASSAGES = 2000
+# formats whose bytes must be UTF-8 text (the others are read by bot/formats.py)
+TEXT_EXTENSIONS = (".md", ".markdown", ".txt", ".jsonl")
 MAX_READ_MESSAGES = 8
+# Telegram accepts 1-256 characters of A-Z a-z 0-9 _ -; fewer than 16 is too easy to guess
+WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+MIN_WEBHOOK_SECRET_CHARS = 16
+
+
+class StartupError(Exception):
+    """The channel cannot start with this configuration; the message is one line for the operator."""
 
 
 # ---------------------------------------------------------------- state shared by the handlers
@@ -188,8 +196,12 @@ class Deps:
     querylog: QueryLog
     salt: str
     buttons: ButtonStore = field(default_factory=ButtonStore)
-    limiter: QuestionLimiter = field(default_factory=lambda: QuestionLimiter(QUESTIONS_PER_MINUTE))
+    limiter: QuestionLimiter = field(init=False)
+    # one index build or upload at a time; a second one is told to wait
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.limiter = QuestionLimiter(self.config.telegram.questions_per_minute)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.config.telegram.admin_ids
@@ -257,35 +269,28 @@ def _strip_mentions(message: Message, username: str, bot_id: int) -> tuple[str, 
 
 
 def _safe_filename(name: str) -> str:
-    """An ASCII file name without folders: "Chỉ thị 05.md" -> "Chi-thi-05.md"."""
-    name = Path(name or "").name.replace("đ", "d").replace("Đ", "D")
-    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
-    return name
+    """A file name the indexer reads, without folders: "Chỉ thị 05.DOCX" -> "Chi-thi-05.docx".
+
+    ASCII only; no leading '.' or '_' (the indexer skips those) and no README prefix (skipped too);
+    the extension is kept, in lower case. "" when nothing usable is left.
+    """
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = base.replace("đ", "d").replace("Đ", "D")
+    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:100].rstrip("-._")
+    ext = re.sub(r"[^A-Za-z0-9]+", "", ext).lower()
+    if not ext:
+        return ""
+    if not stem or stem.upper().startswith("README"):
+        stem = f"van-ban-{stem}" if stem else "van-ban"
+    return f"{stem}.{ext}"
 
 
-def _document_problem(path: Path, name: str, max_file_mb: float) -> str:
-    """Why the indexer would skip this file ("" when it reads as a document), checked before saving."""
-    try:
-        loaded = load_file(path, rel=name, max_file_mb=max_file_mb)
-    except DocumentError as exc:
-        return exc.reason
-    return "; ".join(item.reason for item, _ in loaded if isinstance(item, Failure))
-
-
-async def _document_passages(service: Any, doc_id: str) -> list[Hit]:
-    """Every passage of one document in order (passage ids are "<doc_id>#<ordinal>")."""
-    def collect() -> list[Hit]:
-        hits: list[Hit] = []
-        for ordinal in range(MAX_DOCUMENT_PASSAGES):
-            hit = service.passage(f"{doc_id}#{ordinal}")
-            if hit is None:
-                if ordinal == 0:
-                    continue  # ordinals may start at 1
-                break
-            hits.append(hit)
-        return hits
-    return await asyncio.to_thread(collect)
+def _accepted_extensions() -> str:
+    return ", ".join(SUPPORTED_EXTENSIONS)
 
 
 # ---------------------------------------------------------------- questions
@@ -411,7 +416,7 @@ async def read_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await query.answer(messages.TG_BUTTON_EXPIRED, show_alert=True)
         return
     await query.answer()
-    hits = await _document_passages(deps.service, payload["doc"])
+    hits = await asyncio.to_thread(deps.service.document_passages, payload["doc"])
     texts = render.section_messages(hits) or [render.escape(messages.TG_PASSAGE_GONE)]
     if len(texts) > MAX_READ_MESSAGES:  # a long document is not worth a flood of messages
         texts = texts[:MAX_READ_MESSAGES] + [render.escape(messages.TG_READ_TRUNCATED)]
@@ -449,7 +454,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = messages.TG_HELP.format(username=context.bot.username)
     if _deps(context).is_admin(update.effective_user.id):
-        text += messages.TG_HELP_ADMIN
+        text += messages.TG_HELP_ADMIN.format(extensions=_accepted_extensions())
     await update.effective_message.reply_html(render.escape(text))
 
 
@@ -466,7 +471,8 @@ async def vanban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     sections = {}
     for ref in card.documents:
-        names = [hit.reference.section for hit in await _document_passages(deps.service, ref.doc_id)]
+        hits = await asyncio.to_thread(deps.service.document_passages, ref.doc_id)
+        names = [hit.reference.section for hit in hits]
         sections[ref.doc_id] = [n for n in dict.fromkeys(names) if n]
     buttons = [[InlineKeyboardButton(f"{messages.TG_BUTTON_READ}: {ref.doc_number or ref.doc_id}"[:60],
                                      callback_data=f"read:{deps.buttons.put({'doc': ref.doc_id})}")]
@@ -493,35 +499,43 @@ async def _refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYP
     return True
 
 
+def _progress_stage(line: str) -> str:
+    """The Vietnamese stage for one of the indexer's progress lines (those are English, for the logs)."""
+    return messages.TG_PROGRESS_READING if line.startswith("Reading") else messages.TG_PROGRESS_INDEXING
+
+
 async def _reindex_with_progress(message: Message, context: ContextTypes.DEFAULT_TYPE,
                                  intro: str) -> IndexReport | None:
-    """Run the blocking reindex in a worker thread, editing one status message with its progress."""
+    """Run the blocking reindex in a worker thread; one status message shows the stage, then the summary
+    follows. The caller holds deps.reindex_lock."""
     deps = _deps(context)
-    if deps.reindex_lock.locked():
-        await message.reply_html(render.escape(messages.TG_REINDEX_BUSY))
-        return None
-    async with deps.reindex_lock:
-        status = await message.reply_html(render.escape(intro))
-        lines: list[str] = []  # appended from the worker thread; list.append is atomic
-        task = asyncio.ensure_future(asyncio.to_thread(deps.service.reindex, lines.append))
-        shown = 0
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=PROGRESS_EVERY_SECONDS)
-            if len(lines) > shown:
-                shown = len(lines)
-                text = "\n".join([intro, *lines[-10:]])
-                try:
-                    await status.edit_text(render.escape(text[-render.SAFE_LIMIT:]))
-                except TelegramError as exc:  # progress is a courtesy; the summary still comes
-                    log.info("telegram: progress update failed: %s", exc)
-            if done:
-                break
+    status = await message.reply_html(render.escape(intro))
+
+    async def show(stage: str) -> None:
         try:
-            report = task.result()
-        except Exception as exc:
-            log.exception("telegram: reindex failed")
-            await message.reply_html(render.escape(messages.TG_REINDEX_FAILED.format(reason=exc)))
-            return None
+            await status.edit_text(render.escape(f"{intro}\n{stage}"))
+        except TelegramError as exc:  # progress is a courtesy; the summary still comes
+            log.info("telegram: progress update failed: %s", exc)
+
+    lines: list[str] = []  # appended from the worker thread; list.append is atomic
+    task = asyncio.ensure_future(asyncio.to_thread(deps.service.reindex, lines.append))
+    shown = ""
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=PROGRESS_EVERY_SECONDS)
+        if done:
+            break
+        stage = _progress_stage(lines[-1]) if lines else ""
+        if stage and stage != shown:
+            shown = stage
+            await show(stage)
+    try:
+        report = task.result()
+    except Exception as exc:
+        log.exception("telegram: reindex failed")
+        await show(messages.TG_PROGRESS_FAILED)
+        await message.reply_html(render.escape(messages.TG_REINDEX_FAILED.format(reason=exc)))
+        return None
+    await show(messages.TG_PROGRESS_DONE)
     for text in render.report_messages(report):
         await message.reply_html(text)
     return report
@@ -531,7 +545,12 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reindex (admins): build a new index version from knowledge/ and report what changed."""
     if await _refuse_unless_admin(update, context, "/reindex"):
         return
-    await _reindex_with_progress(update.effective_message, context, messages.TG_REINDEX_STARTED)
+    deps, message = _deps(context), update.effective_message
+    if deps.reindex_lock.locked():
+        await message.reply_html(render.escape(messages.TG_REINDEX_BUSY))
+        return
+    async with deps.reindex_lock:
+        await _reindex_with_progress(message, context, messages.TG_REINDEX_STARTED)
 
 
 async def thongke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -549,51 +568,87 @@ async def thongke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An admin sends a .md/.txt file: it is saved into knowledge/ and indexed."""
+    """An admin sends a document (.docx, .pdf, .html, .md, .txt, .jsonl): checked, saved into knowledge/,
+    indexed, and the summary returned. knowledge/ changes only when the file reads as a document."""
     if await _refuse_unless_admin(update, context, "document upload", messages.TG_UPLOAD_ADMIN_ONLY):
         return
-    deps, message = _deps(context), update.effective_message
+    deps, message, document = _deps(context), update.effective_message, update.effective_message.document
+    shown = document.file_name or ""
+    name = _safe_filename(shown)
+    if not name.endswith(SUPPORTED_EXTENSIONS):
+        await message.reply_html(render.escape(messages.TG_UPLOAD_BAD_TYPE.format(
+            name=shown, extensions=_accepted_extensions())))
+        return
+    limit_mb = min(deps.config.telegram.max_upload_mb, deps.config.knowledge.max_file_mb)
+    if (document.file_size or 0) > limit_mb * 1024 * 1024:  # refused before downloading anything
+        await message.reply_html(render.escape(messages.TG_UPLOAD_TOO_BIG.format(
+            name=shown, size=document.file_size / 1048576, limit=limit_mb)))
+        return
     if deps.reindex_lock.locked():
         await message.reply_html(render.escape(messages.TG_REINDEX_BUSY))
         return
-    name, problem = await _save_upload(deps, message.document)
-    if problem:
-        await message.reply_html(render.escape(problem))
-        return
-    log.info("telegram: admin %s uploaded %s", update.effective_user.id, name)
-    await _reindex_with_progress(message, context, messages.TG_UPLOAD_SAVED.format(name=name))
+    async with deps.reindex_lock:
+        data = bytes(await (await document.get_file()).download_as_bytearray())
+        if len(data) > limit_mb * 1024 * 1024:  # file_size is optional in the Bot API
+            await message.reply_html(render.escape(messages.TG_UPLOAD_TOO_BIG.format(
+                name=shown, size=len(data) / 1048576, limit=limit_mb)))
+            return
+        problem, replaced = await asyncio.to_thread(_install_upload, deps, name, shown, data, limit_mb)
+        if problem:
+            await message.reply_html(render.escape(problem))
+            return
+        log.info("telegram: admin %s uploaded %s (%d bytes%s)", update.effective_user.id, name, len(data),
+                 ", replacing the file of that name" if replaced else "")
+        intro = (messages.TG_UPLOAD_REPLACED if replaced else messages.TG_UPLOAD_SAVED).format(name=name)
+        await _reindex_with_progress(message, context, intro)
 
 
-async def _save_upload(deps: Deps, document: Any) -> tuple[str, str]:
-    """(saved file name, "") or ("", the Vietnamese reason it was refused); knowledge/ changes only on success."""
-    shown = document.file_name or ""
-    name = _safe_filename(shown)
-    if not name.lower().endswith(UPLOAD_SUFFIXES) or len(name) <= 3:
-        return "", messages.TG_UPLOAD_BAD_TYPE.format(name=shown)
-    limit_mb = min(deps.config.telegram.max_upload_mb, deps.config.knowledge.max_file_mb)
-    too_big = messages.TG_UPLOAD_TOO_BIG
-    if (document.file_size or 0) > limit_mb * 1024 * 1024:
-        return "", too_big.format(name=shown, size=document.file_size / 1048576, limit=limit_mb)
-    data = bytes(await (await document.get_file()).download_as_bytearray())
-    if len(data) > limit_mb * 1024 * 1024:
-        return "", too_big.format(name=shown, size=len(data) / 1048576, limit=limit_mb)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = ""
-    if not text.strip() or "\x00" in text:
-        return "", messages.TG_UPLOAD_NOT_TEXT.format(name=shown)
+def _install_upload(deps: Deps, name: str, shown: str, data: bytes, limit_mb: float) -> tuple[str, bool]:
+    """Check the uploaded bytes and move them into knowledge/<name>.
+
+    Returns ("", whether a file of that name was replaced), or (the Vietnamese reason, False) with
+    knowledge/ unchanged. The file is checked in a hidden folder inside knowledge/ (the indexer skips
+    names starting with '.'), under its final name so that ids taken from the file name come out the
+    same, and then renamed into place: the index never sees half a file or an unchecked one.
+    """
+    if name.endswith(TEXT_EXTENSIONS):
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return messages.TG_UPLOAD_NOT_TEXT.format(name=shown), False
     folder = Path(deps.config.knowledge.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    # checked in a hidden folder (the indexer skips it), then moved in: the index never sees half a file
+    target = folder / name
     with tempfile.TemporaryDirectory(prefix=".upload-", dir=folder) as staging:
-        partial = Path(staging) / name
-        partial.write_text(text, encoding="utf-8")
-        problem = await asyncio.to_thread(_document_problem, partial, name, limit_mb)
-        if problem:
-            return "", messages.TG_UPLOAD_INVALID.format(name=shown, reason=problem)
-        os.replace(partial, folder / name)
-    return name, ""
+        staged = Path(staging) / name
+        staged.write_bytes(data)
+        for sidecar in (target.with_suffix(".yaml"), target.with_suffix(".yml")):
+            if sidecar.is_file():  # metadata the admin keeps beside the document applies to the new one
+                shutil.copy(sidecar, Path(staging) / sidecar.name)
+        checked = deps.service.check_document(staged, max_file_mb=limit_mb)
+        failures = [item for item in checked if isinstance(item, Failure)]
+        if failures or not checked:
+            reason = "; ".join(dict.fromkeys(f.reason for f in failures)) or "no document in the file"
+            return messages.TG_UPLOAD_INVALID.format(name=shown, reason=reason), False
+        clash = _ids_held_elsewhere(deps, target, [d for d in checked if isinstance(d, Document)])
+        if clash:
+            return messages.TG_UPLOAD_ID_TAKEN.format(name=shown, ids=", ".join(clash)), False
+        replaced = target.exists()
+        os.replace(staged, target)
+    return "", replaced
+
+
+def _ids_held_elsewhere(deps: Deps, target: Path, documents: list[Document]) -> list[str]:
+    """Ids of the uploaded documents that another file in the index already uses.
+
+    Replacing the file of the same name is an update, so the ids that file holds now are not a clash.
+    """
+    indexed = {ref.doc_id for ref in deps.service.documents()}
+    own: set[str] = set()
+    if target.is_file():
+        current = deps.service.check_document(target, max_file_mb=deps.config.knowledge.max_file_mb)
+        own = {d.doc_id for d in current if isinstance(d, Document)}
+    return sorted({d.doc_id for d in documents} & indexed - own)
 
 
 # ---------------------------------------------------------------- inline mode
@@ -663,10 +718,8 @@ def build_application(config: Config, service: Any, token: str, querylog: QueryL
         .post_init(_register_commands)
         .build()
     )
-    per_minute = getattr(config.telegram, "questions_per_minute", QUESTIONS_PER_MINUTE)
     salt = os.environ.get(SALT_ENV) or hashlib.sha256(token.encode()).hexdigest()
-    application.bot_data["deps"] = Deps(config=config, service=service, querylog=querylog, salt=salt,
-                                        limiter=QuestionLimiter(per_minute))
+    application.bot_data["deps"] = Deps(config=config, service=service, querylog=querylog, salt=salt)
     new_messages = filters.UpdateType.MESSAGE
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
 
@@ -692,6 +745,32 @@ def build_application(config: Config, service: Any, token: str, querylog: QueryL
     return application
 
 
+def webhook_options(config: Config, secret: str | None) -> dict[str, Any] | None:
+    """Keyword arguments for `Application.run_webhook`, or None when telegram.webhook.url is not set
+    (long polling). Raises StartupError for a missing, short or malformed secret token."""
+    webhook = config.telegram.webhook
+    if webhook is None or not webhook.url:
+        return None
+    secret = (secret or "").strip()
+    hint = ("a random string of 16-256 characters from A-Z, a-z, 0-9, _ and -, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    if not secret:
+        raise StartupError(f"webhook mode needs {WEBHOOK_SECRET_ENV}: {hint}")
+    if len(secret) < MIN_WEBHOOK_SECRET_CHARS:
+        raise StartupError(f"{WEBHOOK_SECRET_ENV} is too short ({len(secret)} characters): use {hint}")
+    if not WEBHOOK_SECRET_RE.fullmatch(secret):
+        raise StartupError(f"{WEBHOOK_SECRET_ENV} is not a secret Telegram accepts (only A-Z, a-z, 0-9, _ "
+                           f"and -, at most 256 characters): use {hint}")
+    if not webhook.url.startswith("https://"):
+        raise StartupError(f"telegram.webhook.url must be an https:// address (Telegram only calls HTTPS), "
+                           f"got {webhook.url!r}")
+    path = "/" + webhook.path.strip("/")
+    # telegram.webhook.url is the public base URL; the path is appended unless already there
+    url = webhook.url if webhook.url.rstrip("/").endswith(path) else webhook.url.rstrip("/") + path
+    return {"listen": webhook.listen, "port": webhook.port, "url_path": path.lstrip("/"), "webhook_url": url,
+            "secret_token": secret, "allowed_updates": Update.ALL_TYPES}
+
+
 def serve(config: Config) -> int:
     """`directive-bot serve telegram`: long polling, or a webhook when telegram.webhook.url is set."""
     token = os.environ.get(TOKEN_ENV, "").strip()
@@ -699,14 +778,11 @@ def serve(config: Config) -> int:
         print(f"error: set {TOKEN_ENV} to the bot token from @BotFather (see docs/telegram.md)",
               file=sys.stderr)
         return 2
-    webhook = config.telegram.webhook
-    if webhook is not None and webhook.url:
-        try:
-            import tornado  # noqa: F401  PTB's webhook server
-        except ImportError:
-            print("error: webhook mode needs python-telegram-bot[webhooks] (tornado); "
-                  "install it or remove telegram.webhook.url to use long polling", file=sys.stderr)
-            return 2
+    try:
+        webhook = webhook_options(config, os.environ.get(WEBHOOK_SECRET_ENV))
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # httpx logs every request URL at INFO, and Bot API URLs contain the token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from bot.service import AnswerService  # imported here: the channel module loads without torch
@@ -715,14 +791,9 @@ def serve(config: Config) -> int:
     querylog = QueryLog(config.querylog.path)
     application = build_application(config, service, token, querylog)
     try:
-        if webhook is not None and webhook.url:
-            path = "/" + webhook.path.strip("/")
-            # telegram.webhook.url is the public base URL; the path is appended unless already there
-            url = webhook.url if webhook.url.rstrip("/").endswith(path) else webhook.url.rstrip("/") + path
-            log.info("telegram: webhook on %s:%s%s", webhook.listen, webhook.port, path)
-            application.run_webhook(listen=webhook.listen, port=webhook.port, url_path=path.lstrip("/"),
-                                    webhook_url=url, secret_token=os.environ.get(WEBHOOK_SECRET_ENV) or None,
-                                    allowed_updates=Update.ALL_TYPES)
+        if webhook is not None:
+            log.info("telegram: webhook on %s:%s/%s", webhook["listen"], webhook["port"], webhook["url_path"])
+            application.run_webhook(**webhook)
         else:
             log.info("telegram: long polling")
             application.run_polling(allowed_updates=Update.ALL_TYPES)

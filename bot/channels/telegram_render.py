@@ -18,6 +18,7 @@ MESSAGE_LIMIT = 4096
 # room for the Telegram client's own counting quirks; a message is always a little below the limit
 SAFE_LIMIT = MESSAGE_LIMIT - 96
 DOCUMENTS_PER_PAGE = 15
+REPORT_ITEMS = 30  # failures or warnings listed in a summary; the rest are counted (all are in the log)
 _CUTS = ("\n\n", "\n", ". ", "; ", ", ", " ")
 
 
@@ -162,10 +163,12 @@ def hit_blocks(hit: Hit, number: int | None = None, limit: int = SAFE_LIMIT) -> 
 
 
 def answer_messages(answer: Answer, notes: Sequence[str] = (), limit: int = SAFE_LIMIT) -> list[str]:
-    """The messages for one Answer: notes, the service's message, numbered passages, suggestions."""
-    blocks = [escape(n) for n in notes if n]
+    """The messages for one Answer: how the question was understood, notes, the service's message,
+    numbered passages, suggestions."""
+    blocks = []
     if answer.understood:
-        blocks.append(escape(messages.TG_UNDERSTOOD.format(question=answer.understood)))
+        blocks.append(escape(messages.UNDERSTOOD.format(question=answer.understood)))
+    blocks.extend(escape(n) for n in notes if n)
     if answer.offset and answer.hits:
         blocks.append(escape(messages.TG_MORE_HEADER.format(
             first=answer.offset + 1, last=answer.offset + len(answer.hits))))
@@ -276,7 +279,7 @@ def document_page(refs: Sequence[Reference], page: int,
 
 
 def report_messages(report: IndexReport, limit: int = SAFE_LIMIT) -> list[str]:
-    """/reindex and upload summary: added / changed / removed / failed with reasons."""
+    """/reindex and upload summary: added / changed / removed, failed with reasons, warnings."""
     lines = [escape(messages.TG_REPORT_DONE.format(version=report.version, documents=report.documents,
                                                    passages=report.passages, seconds=report.seconds))]
     if report.rebuilt_reason:
@@ -286,9 +289,12 @@ def report_messages(report: IndexReport, limit: int = SAFE_LIMIT) -> list[str]:
         if ids:
             lines.append(f"<b>{escape(label.format(count=len(ids)))}</b>")
             lines.extend(f"• {escape(i)}" for i in ids)
-    if report.failed:
-        lines.append(f"<b>{escape(messages.TG_REPORT_FAILED.format(count=len(report.failed)))}</b>")
-        lines.extend(f"• {escape(f.path)}: {escape(f.reason)}" for f in report.failed)
+    for label, items in ((messages.TG_REPORT_FAILED, report.failed), (messages.TG_REPORT_WARNINGS, report.warnings)):
+        if items:
+            lines.append(f"<b>{escape(label.format(count=len(items)))}</b>")
+            lines.extend(f"• {escape(f.path)}: {escape(f.reason)}" for f in items[:REPORT_ITEMS])
+            if len(items) > REPORT_ITEMS:
+                lines.append(escape(messages.TG_REPORT_MORE.format(count=len(items) - REPORT_ITEMS)))
     lines.append(escape(messages.TG_REPORT_UNCHANGED.format(count=len(report.unchanged))))
     return pack(_line_blocks(lines, limit), limit)
 
