@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_killing_reindex_at_random_moments_never_breaks_the_current_index():
-    # The full run (20 kills, documented in docs/admin.md) takes about a minute; 4 here.
+    # The full run (20 kills, documented in the README) takes about a minute; 4 here.
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "crash_test.py"), "--kills", "4", "--seed", "7"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
