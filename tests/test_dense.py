@@ -36,8 +36,8 @@ def test_manifest_records_the_configured_index_type(built):
 def test_each_index_type_answers_directive_03_by_number_and_by_words(built):
     _kind, cfg = built
     service = AnswerService(cfg, build_if_missing=False)
-    assert service.answer("Chỉ thị 03 mục đích là gì?").hits[0].doc_number == "03-CT/TW"
-    assert service.answer("chi thi 03 muc dich la gi").hits[0].doc_number == "03-CT/TW"
+    assert service.answer("Chỉ thị 03 mục đích là gì?").hits[0].reference.doc_number == "03-CT/TW"
+    assert service.answer("chi thi 03 muc dich la gi").hits[0].reference.doc_number == "03-CT/TW"
 
 
 def test_dense_only_search_finds_a_passage_from_its_own_text(built):
