@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ class _Block:
     text: str
     words: int
     heading: bool = False
+    page: int = 0
 
 
 def _label(line: str) -> str:
@@ -59,14 +61,18 @@ def _blocks(doc: Document) -> list[_Block]:
     stack: dict[str, str] = {}
     out: list[_Block] = []
     title_key = doc.title.strip().lower()
+    pos = 0
     for para in re.split(r"\n\s*\n", doc.text):
+        start = doc.text.find(para, pos)
+        pos = start + len(para)
+        page = bisect.bisect_right(doc.page_starts, start) if doc.page_starts else 0
         lines = [ln.strip() for ln in para.splitlines() if ln.strip()]
         buf: list[str] = []
 
         def flush() -> None:
             if buf:
                 text = " ".join(buf)
-                out.append(_Block(_path(stack), text, len(text.split())))
+                out.append(_Block(_path(stack), text, len(text.split()), page=page))
                 buf.clear()
 
         for line in lines:
@@ -84,7 +90,7 @@ def _blocks(doc: Document) -> list[_Block]:
             text = _MD_HEADING.sub(r"\2", line) if level.startswith("md") else line
             words = len(text.split())
             if level.startswith("md") or words <= _HEADING_MAX_WORDS and not text.rstrip().endswith("."):
-                out.append(_Block(_path(stack), text, words, heading=True))
+                out.append(_Block(_path(stack), text, words, heading=True, page=page))
             else:
                 buf.append(line)  # a numbered paragraph: it opens a section and is content
         flush()
@@ -105,12 +111,12 @@ def _pieces(block: _Block, max_words: int) -> list[_Block]:
     for sentence in split_sentences(block.text):
         n = len(sentence.split())
         if cur and count + n > max_words:
-            out.append(_Block(block.section, " ".join(cur), count))
+            out.append(_Block(block.section, " ".join(cur), count, page=block.page))
             cur, count = [], 0
         cur.append(sentence)
         count += n
     if cur:
-        out.append(_Block(block.section, " ".join(cur), count))
+        out.append(_Block(block.section, " ".join(cur), count, page=block.page))
     return out
 
 
@@ -153,5 +159,6 @@ def chunk_document(doc: Document, *, min_words: int = 80, max_words: int = 250) 
         section = " > ".join(group[0].section)
         numbers = whole if len(groups) == 1 or not whole else _numbers(f"{doc.title}\n{text}")
         passages.append(Passage(passage_id=f"{doc.doc_id}#{ordinal}", doc_id=doc.doc_id,
-                                ordinal=ordinal, section=section, text=text, doc_numbers=numbers))
+                                ordinal=ordinal, section=section, text=text, doc_numbers=numbers,
+                                page=group[0].page))
     return passages

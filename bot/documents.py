@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -149,8 +150,12 @@ def _load_extracted(path: Path, rel: str, sidecar: dict, warnings: list[Failure]
         raise DocumentError(rel, str(exc)) from None
     warnings.extend(Failure(rel, note) for note in extraction.notes)
     found = {**extraction.meta, **formats.extract_header_metadata(extraction.text)}
-    return _with_found_metadata({"id": formats.file_id(path.stem)}, found, sidecar, extraction.text, rel,
-                                warnings)
+    doc = _with_found_metadata({"id": formats.file_id(path.stem)}, found, sidecar, extraction.text, rel,
+                               warnings)
+    if extraction.page_starts:
+        shift = len(extraction.text) - len(extraction.text.lstrip("\n"))  # _make_document strips these
+        doc = dataclasses.replace(doc, page_starts=tuple(max(0, o - shift) for o in extraction.page_starts))
+    return doc
 
 
 def _with_found_metadata(base: dict, found: dict, sidecar: dict, body: str, rel: str,

@@ -265,7 +265,8 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     with open(out / "passages.jsonl", "w", encoding="utf-8") as fh:
         for p in passages:
             fh.write(json.dumps({"passage_id": p.passage_id, "doc_id": p.doc_id, "ordinal": p.ordinal,
-                                 "section": p.section, "text": p.text, "doc_numbers": p.doc_numbers},
+                                 "section": p.section, "text": p.text, "doc_numbers": p.doc_numbers,
+                                 "page": p.page},
                                 ensure_ascii=False) + "\n")
     (out / "passage_hashes.txt").write_text("\n".join(hashes) + "\n", encoding="utf-8")
     # the query-understanding lists this version answers with: built-in plus the admins' file

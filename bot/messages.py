@@ -29,6 +29,7 @@ LABEL_SECTION = "Mục"
 LABEL_SOURCE = "Nguồn"
 LABEL_INCOMPLETE = "(bản trích, không đầy đủ)"
 SECTION_OPENING = "Phần mở đầu"
+PAGE = "trang {page}"
 
 DOC_TYPE_NAMES = {
     "chi-thi": "Chỉ thị",

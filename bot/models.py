@@ -20,6 +20,8 @@ class Document:
     source_url: str = ""
     complete: bool | None = None
     path: str = ""  # path relative to the knowledge folder
+    # PDF only: offset in `text` where page i + 1 begins (for page numbers in references)
+    page_starts: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Passage:
     section: str  # e.g. "I. Mục đích > 1. ..."; "" when the document has no headings
     text: str
     doc_numbers: tuple[str, ...] = ()  # canonical numbers (docnumbers) mentioned in the passage
+    page: int = 0  # page where the passage starts (PDF documents), 0 when unknown
 
 
 @dataclass(frozen=True)

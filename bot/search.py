@@ -130,7 +130,9 @@ class Retriever:
             documents = {}
             with open(folder / "documents.jsonl", encoding="utf-8") as fh:
                 for line in fh:
-                    d = Document(**json.loads(line))
+                    data = json.loads(line)
+                    data["page_starts"] = tuple(data.get("page_starts", ()))
+                    d = Document(**data)
                     documents[d.doc_id] = d
             passages = []
             with open(folder / "passages.jsonl", encoding="utf-8") as fh:

@@ -187,7 +187,7 @@ class AnswerService:
             words = [w for w in terms.words if w not in vietnamese.STOPWORDS]
             spans = tuple(vietnamese.match_spans(p.text, words))
         return Hit(passage_id=p.passage_id, doc_id=p.doc_id, text=p.text,
-                   reference=_reference(doc, p.section), score=round(s.score, 4),
+                   reference=_reference(doc, p.section, p.page), score=round(s.score, 4),
                    lexical=round(s.lexical, 4), dense=round(s.dense, 4), highlights=spans)
 
     def _card(self, r: Retriever, terms: QueryTerms, ranked: list[Scored] | None = None) -> DocumentCard:
@@ -223,7 +223,10 @@ def _display_number(text: str, key: str) -> str:
     return key
 
 
-def _reference(doc, section: str = "") -> Reference:
+def _reference(doc, section: str = "", page: int = 0) -> Reference:
+    if page:  # PDF documents: the page goes with the section ("II. Nhiệm vụ · trang 3")
+        section = f"{section} · {messages.PAGE.format(page=page)}" if section \
+            else messages.PAGE.format(page=page).capitalize()
     return Reference(doc_id=doc.doc_id, title=doc.title, doc_number=doc.doc_number, doc_type=doc.doc_type,
                      issuer=doc.issuer, issued=doc.issued, section=section, source_url=doc.source_url)
 

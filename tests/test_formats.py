@@ -383,3 +383,14 @@ def test_load_file_accepts_the_new_formats_for_uploads(knowledge):
     loaded = load_file(knowledge.parent / "knowledge" / "quy-dinh-08.html", rel="quy-dinh-08.html")
     ((doc, where),) = loaded
     assert where == "quy-dinh-08.html" and doc.doc_id == "quy-dinh-08"
+
+
+def test_pdf_passages_carry_the_page_they_start_on_into_the_reference(service):
+    answer = service.answer("sơ kết việc thực hiện Kết luận này")
+    hit = next(h for h in answer.hits if h.doc_id == "ket-luan-01")
+    pages = {p.page for p in service.retriever.passages if p.doc_id == "ket-luan-01"}
+    assert pages <= {1, 2} and 1 in pages
+    assert "trang" in hit.reference.section.lower()
+    # documents without pages keep a plain section
+    other = service.answer("chỉ thị 05 yêu cầu người đứng đầu gương mẫu thế nào").hits[0]
+    assert "trang" not in other.reference.section.lower()
