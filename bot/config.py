@@ -65,6 +65,8 @@ class RetrievalConfig:
 
 @dataclass
 class WebhookConfig:
+    """Where a channel listens for webhook calls (behind a TLS reverse proxy) and its public URL."""
+
     url: str = ""
     listen: str = "127.0.0.1"
     port: int = 8443
@@ -82,19 +84,11 @@ class TelegramConfig:
 
 
 @dataclass
-class ZaloWebhookConfig:
-    url: str = ""
-    listen: str = "127.0.0.1"
-    port: int = 8444
-    path: str = "/zalo"
-
-
-@dataclass
 class ZaloConfig:
     api_base_url: str = "https://bot-api.zaloplatforms.com"
     mode: str = "polling"
     admin_ids: list[str] = field(default_factory=list)
-    webhook: ZaloWebhookConfig = field(default_factory=ZaloWebhookConfig)
+    webhook: WebhookConfig = field(default_factory=lambda: WebhookConfig(port=8444, path="/zalo"))
     polling_timeout: int = 30
 
 

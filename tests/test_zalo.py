@@ -11,7 +11,7 @@ import pytest
 
 from bot import messages as msg
 from bot.channels import zalo
-from bot.config import Config, QueryLogConfig, ZaloConfig, ZaloWebhookConfig, load_config
+from bot.config import Config, QueryLogConfig, WebhookConfig, ZaloConfig, load_config
 from bot.querylog import QueryLog
 from bot.service import AnswerService
 from conftest import make_workspace
@@ -311,7 +311,7 @@ def free_port() -> int:
 async def test_webhook_answers_the_right_secret_and_refuses_a_wrong_one_with_403(fake, config, service):
     port = free_port()
     url = f"http://127.0.0.1:{port}/zalo"
-    hook = ZaloWebhookConfig(url=url, listen="127.0.0.1", port=port, path="/zalo")
+    hook = WebhookConfig(url=url, listen="127.0.0.1", port=port, path="/zalo")
     config = dataclasses.replace(config, zalo=dataclasses.replace(config.zalo, mode="webhook", webhook=hook))
     forged = text_update("Quy định 37 cấm đảng viên làm gì?", message_id="w-1")
     genuine = text_update(QUESTION, message_id="w-2")

@@ -361,9 +361,8 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """"Xem thêm": the next page of the same question."""
     deps, query = _deps(context), update.callback_query
-    payload = deps.buttons.get(query.data.split(":", 1)[1])
+    payload = await _button_payload(deps, query)
     if payload is None:
-        await query.answer(messages.TG_BUTTON_EXPIRED, show_alert=True)
         return
     await query.answer()
     answer: Answer = await asyncio.to_thread(deps.service.answer, payload["q"], offset=payload["offset"])
@@ -375,12 +374,19 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                                        reply_markup=markup if i == len(texts) - 1 else None)
 
 
-async def full_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """"Toàn văn": the whole section the passage belongs to."""
-    deps, query = _deps(context), update.callback_query
+async def _button_payload(deps, query) -> dict | None:
+    """The server-side data behind a button, or None (and a notice) when it expired."""
     payload = deps.buttons.get(query.data.split(":", 1)[1])
     if payload is None:
         await query.answer(messages.TG_BUTTON_EXPIRED, show_alert=True)
+    return payload
+
+
+async def full_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"Toàn văn": the whole section the passage belongs to."""
+    deps, query = _deps(context), update.callback_query
+    payload = await _button_payload(deps, query)
+    if payload is None:
         return
     await query.answer()
     hits = await asyncio.to_thread(deps.service.section, payload["pid"])
@@ -411,9 +417,8 @@ async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def read_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """"Đọc văn bản" on a /vanban card: the document's passages in order."""
     deps, query = _deps(context), update.callback_query
-    payload = deps.buttons.get(query.data.split(":", 1)[1])
+    payload = await _button_payload(deps, query)
     if payload is None:
-        await query.answer(messages.TG_BUTTON_EXPIRED, show_alert=True)
         return
     await query.answer()
     hits = await asyncio.to_thread(deps.service.document_passages, payload["doc"])
