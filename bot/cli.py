@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--json", action="store_true", help="print JSON (the only output format)")
     se.add_argument("--top-k", type=int, default=10)
 
-    sub.add_parser("chat", help="ask questions interactively")
+    ch = sub.add_parser("chat", help="ask questions interactively")
 
     ev = sub.add_parser("eval", help="measure retrieval quality on a question set")
     ev.add_argument("--questions", required=True, help="JSONL: {\"id\", \"text\", \"relevant\": [doc ids], \"kind\"}")
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", help="run a chat channel")
     sv.add_argument("channel", choices=["telegram", "zalo"])
-    for sp in (ix, ask, se, ev, sv):
+    for sp in (ix, ask, se, ch, ev, sv):
         sp.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
     return p
 
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args):
     from bot.config import load_config
 
-    cfg = load_config(args.sub_config or args.config)
+    cfg = load_config(getattr(args, "sub_config", None) or args.config)
     if getattr(args, "knowledge", None):
         cfg.knowledge.dir = Path(args.knowledge).resolve()
     if getattr(args, "index", None):

@@ -77,8 +77,10 @@ def render_answer(answer: Answer, color: bool = False) -> str:
     return "\n\n".join(out)
 
 
-def chat(service, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+def chat(service, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Interactive loop: one question a line; "thêm" shows the next results."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
     info = service.info()
     print(messages.CHAT_WELCOME.format(documents=info.documents, passages=info.passages), file=stdout)
     color = use_color(stdout)

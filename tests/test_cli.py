@@ -114,3 +114,16 @@ def test_installed_console_script_answers_offline_from_a_fresh_workspace(workspa
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "21-KL/TW" in proc.stdout and "quochoitv.vn" in proc.stdout
+
+
+def test_chat_answers_each_line_and_shows_more_on_them(capsys, monkeypatch, built_workspace):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Kết luận 21\nthêm\n\nthoát\nkhông bao giờ đọc tới\n"))
+    code, out, err = run(capsys, "--config", str(built_workspace), "chat")
+    assert code == 0, err
+    assert "Kho có 8 văn bản" in out
+    assert out.count("21-KL/TW") >= 1
+    assert "[4] " in out  # "thêm" continued the ranking after the first three
+    assert "Bạn chưa nhập câu hỏi" in out  # the empty line
+    assert out.rstrip().endswith("Tạm biệt.") and "không bao giờ" not in out
