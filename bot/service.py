@@ -185,7 +185,8 @@ class AnswerService:
         spans = ()
         if terms is not None:
             words = [w for w in terms.words if w not in vietnamese.STOPWORDS]
-            spans = tuple(vietnamese.match_spans(p.text, words))
+            pairs = [t for t in (terms.accented_tokens or terms.folded_tokens) if "_" in t]
+            spans = tuple(vietnamese.highlight_spans(p.text, words, pairs))
         return Hit(passage_id=p.passage_id, doc_id=p.doc_id, text=p.text,
                    reference=_reference(doc, p.section, p.page), score=round(s.score, 4),
                    lexical=round(s.lexical, 4), dense=round(s.dense, 4), highlights=spans)

@@ -358,6 +358,42 @@ def match_spans(text: str, query_terms: Iterable[str]) -> list[tuple[int, int]]:
     return spans
 
 
+def _matches(raw: str, term: str) -> bool:
+    if has_diacritics(term):
+        return _canonical_syllable(raw) == term
+    return _folded_syllable(raw) == term
+
+
+def highlight_spans(text: str, words: Iterable[str], pairs: Iterable[str] = ()) -> list[tuple[int, int]]:
+    """Spans of `text` to show in bold for a question: its word pairs ("chỉ_thị") where two adjacent
+    syllables of the text match them, and its single words that belong to no pair.
+
+    Preferring pairs keeps "chi thi 05" from lighting up every "chí" and "05" of a passage (a word typed
+    without diacritics matches every accented form of it); a word alone is marked wherever it occurs.
+    """
+    pairs = [tuple(p.split("_", 1)) for p in pairs if "_" in p]
+    in_pairs = {part for pair in pairs for part in pair}
+    alone = [w for w in words if w not in in_pairs]
+    found = [(m.start(), m.end(), m.group()) for m in _SYLLABLE_RE.finditer(text)]
+    marked = [False] * len(found)
+    for i, (_start, _end, raw) in enumerate(found):
+        if any(_matches(raw, w) for w in alone):
+            marked[i] = True
+        if i + 1 < len(found) and text[found[i][1]:found[i + 1][0]].isspace():
+            nxt = found[i + 1][2]
+            if any(_matches(raw, a) and _matches(nxt, b) for a, b in pairs):
+                marked[i] = marked[i + 1] = True
+    spans: list[tuple[int, int]] = []
+    for (start, end, _raw), on in zip(found, marked):
+        if not on:
+            continue
+        if spans and (spans[-1][1] == start or text[spans[-1][1]:start].isspace()):
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
 def pyvi_tokens(text: str) -> list[str]:
     """Word-segmented lower-case tokens from pyvi ("học_tập"), for comparison with bigrams.
 

@@ -210,3 +210,16 @@ def test_both_token_streams_in_one_pass_equal_the_separate_calls():
     for text in ["Chỉ thị 05-CT/TW, ngày 15/5/2016 của Bộ Chính trị về “Đẩy mạnh học tập và làm theo”.",
                  "Quy định những điều đảng viên không được làm; 19 điều cấm!", "TW4 khóa XII", ""]:
         assert search_token_streams(text) == (search_tokens(text, folded=False), search_tokens(text, folded=True))
+
+
+def test_highlighting_prefers_word_pairs_over_loose_unaccented_syllables():
+    from bot.vietnamese import highlight_spans, search_tokens
+
+    text = "Hồ Chí Minh, ngày 20/05/2016: Chỉ thị 05 yêu cầu cán bộ nêu gương."
+    tokens = search_tokens("chi thi 05 yeu cau gi", folded=True)
+    words = [t for t in tokens if "_" not in t]
+    pairs = [t for t in tokens if "_" in t]
+    marked = [text[a:b] for a, b in highlight_spans(text, words, pairs)]
+    assert marked == ["Chỉ thị 05 yêu cầu"]
+    # a single word of the question is marked wherever it stands
+    assert [text[a:b] for a, b in highlight_spans(text, ["gương"], [])] == ["gương"]
