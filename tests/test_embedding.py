@@ -259,3 +259,32 @@ def test_broken_model_folder_raises_a_clear_error(tmp_path):
 def test_missing_builtin_model_says_to_rebuild_the_index(tmp_path):
     with pytest.raises(EmbeddingError, match="rebuild the index"):
         Embedder.load(EmbeddingConfig(model="builtin"), tmp_path / "index" / "builtin")
+
+
+def test_index_built_with_a_local_transformer_model_answers_and_switching_back_rebuilds(
+        tiny_transformer_dir, tmp_path):
+    import json
+
+    from conftest import make_workspace
+
+    from bot.config import load_config
+    from bot.index import build_index, current_dir
+    from bot.service import AnswerService
+
+    cfg_path = make_workspace(tmp_path, embedding={
+        "model": str(tiny_transformer_dir), "query_prefix": "query: ", "passage_prefix": "passage: ",
+        "segment_words": True, "max_seq_length": 64})
+    cfg = load_config(cfg_path)
+    report = build_index(cfg)
+    manifest = json.loads((current_dir(cfg.index.dir) / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["model"] == str(tiny_transformer_dir) and manifest["dim"] == 32
+    assert not (current_dir(cfg.index.dir) / "model").exists()  # external models are not copied
+    answer = AnswerService(cfg, build_if_missing=False).answer("Kết luận 21")
+    assert answer.found and answer.hits[0].doc_id == "tin-quochoitv-quan-triet-kl21"
+    assert report.embedded_passages == report.passages
+
+    builtin = load_config(cfg_path)
+    builtin.embedding = EmbeddingConfig()
+    again = build_index(builtin)
+    assert "embedding settings changed" in again.rebuilt_reason
+    assert AnswerService(builtin, build_if_missing=False).info().dim == builtin.embedding.dim
