@@ -123,6 +123,8 @@ def cmd_ask(args) -> int:
 
 
 def _result_json(service, text: str, top_k: int) -> list[dict]:
+    if service.check_question(text):
+        return []
     r = service.retriever
     out = []
     for s in r.search(text, limit=top_k):
@@ -134,6 +136,15 @@ def _result_json(service, text: str, top_k: int) -> list[dict]:
     return out
 
 
+def _search_record(head: dict, service, text: str, top_k: int) -> dict:
+    """One JSON output record; a question that cannot be searched gets no results and the reason."""
+    record = head | {"results": _result_json(service, text, top_k)}
+    problem = service.check_question(text)
+    if problem:
+        record["error"] = problem
+    return record
+
+
 def cmd_search(args) -> int:
     if args.top_k < 1:
         raise UsageError("--top-k must be >= 1")
@@ -141,7 +152,7 @@ def cmd_search(args) -> int:
         raise UsageError("give either a question or --batch FILE")
     service = _service(_config(args))
     if args.question:
-        print(json.dumps({"query": args.question, "results": _result_json(service, args.question, args.top_k)},
+        print(json.dumps(_search_record({"query": args.question}, service, args.question, args.top_k),
                          ensure_ascii=False))
         return EXIT_OK
     try:
@@ -159,8 +170,7 @@ def cmd_search(args) -> int:
                     raise TypeError("text must be a string")
             except (ValueError, KeyError, TypeError) as exc:
                 raise UsageError(f"{args.batch}:{lineno}: expected {{\"id\", \"text\"}} ({exc})") from None
-            print(json.dumps({"id": qid, "results": _result_json(service, text, args.top_k)},
-                             ensure_ascii=False), flush=True)
+            print(json.dumps(_search_record({"id": qid}, service, text, args.top_k), ensure_ascii=False), flush=True)
     return EXIT_OK
 
 

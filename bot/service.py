@@ -97,13 +97,9 @@ class AnswerService:
         top_k = rc.top_k if top_k is None else max(1, top_k)
         offset = max(0, offset)
         text = (question or "").strip()
-        if not text:
-            return Answer(question="", status="invalid", message=messages.EMPTY_QUESTION)
-        if len(text) > rc.max_question_chars:
-            return Answer(question=text[:80] + "…", status="invalid",
-                          message=messages.TOO_LONG.format(length=len(text), limit=rc.max_question_chars))
-        if not any(ch.isalnum() for ch in text):
-            return Answer(question=text, status="invalid", message=messages.NO_WORDS)
+        problem = self.check_question(text)
+        if problem:
+            return Answer(question=text if len(text) <= 80 else text[:80] + "…", status="invalid", message=problem)
         r = self.retriever
         terms = r.terms(text)
         answer = Answer(question=text, status="not_found", index_version=r.version, offset=offset,
@@ -128,6 +124,18 @@ class AnswerService:
             answer.message = (messages.DOCUMENT_NOT_INDEXED if answer.document.mentions
                               else messages.DOCUMENT_UNKNOWN).format(number=describe_number(name))
         return answer
+
+    def check_question(self, text: str | None) -> str:
+        """Why a question cannot be searched, in Vietnamese for the user; "" when it can."""
+        text = (text or "").strip()
+        limit = self.config.retrieval.max_question_chars
+        if not text:
+            return messages.EMPTY_QUESTION
+        if len(text) > limit:
+            return messages.TOO_LONG.format(length=len(text), limit=limit)
+        if not any(ch.isalnum() for ch in text):
+            return messages.NO_WORDS
+        return ""
 
     def document_card(self, text: str) -> DocumentCard | None:
         """What the index holds about a document number typed by a user ("/vanban 05-CT/TW")."""

@@ -127,3 +127,15 @@ def test_chat_answers_each_line_and_shows_more_on_them(capsys, monkeypatch, buil
     assert "[4] " in out  # "thêm" continued the ranking after the first three
     assert "Bạn chưa nhập câu hỏi" in out  # the empty line
     assert out.rstrip().endswith("Tạm biệt.") and "không bao giờ" not in out
+
+
+def test_search_json_explains_a_question_it_cannot_search(capsys, built_workspace, tmp_path):
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": "a", "text": "   "}\n{"id": "b", "text": "' + "x" * 5000 + '"}\n'
+                     '{"id": "c", "text": "🙂"}\n', encoding="utf-8")
+    code, out, _ = run(capsys, "--config", str(built_workspace), "search", "--batch", str(batch), "--json")
+    assert code == 0
+    records = [json.loads(x) for x in out.splitlines()]
+    assert [r["results"] for r in records] == [[], [], []]
+    assert "chưa nhập câu hỏi" in records[0]["error"] and "quá dài" in records[1]["error"]
+    assert "ký hiệu" in records[2]["error"]
