@@ -154,3 +154,19 @@ def test_rollback_makes_the_previous_version_current_again(workspace):
     assert service.reload_if_changed() and service.info().version == first.version
     with pytest.raises(BuildError, match="no earlier index version"):
         rollback(cfg)
+
+
+def test_admins_understanding_file_is_picked_up_by_the_index_and_a_mistake_keeps_the_old_index(workspace):
+    cfg = load_config(workspace)
+    first = build_index(cfg)
+    lists = cfg.knowledge.dir / "_understanding.yaml"
+    lists.write_text("abbreviations:\n  NĐTT: những điều đảng viên không được làm\n", encoding="utf-8")
+    build_index(cfg)
+    answer = AnswerService(cfg, build_if_missing=False).answer("NĐTT mới có gì")
+    assert answer.understood == "những điều đảng viên không được làm mới có gì"
+    assert answer.hits[0].doc_id == "tin-noichinh-quy-dinh-moi-dang-vien-khong-duoc-lam-2022"
+    current = current_version(cfg.index.dir)
+    lists.write_text("abbreviations:\n  - just a list item\n", encoding="utf-8")
+    with pytest.raises(BuildError, match="_understanding.yaml"):
+        build_index(cfg)
+    assert current_version(cfg.index.dir) == current != first.version
