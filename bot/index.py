@@ -20,6 +20,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -277,22 +278,6 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     (out / "understanding.json").write_text(json.dumps(understanding.to_dict(), ensure_ascii=False),
                                             encoding="utf-8")
 
-    say("Building the lexical index")
-    streams = [vietnamese.search_token_streams(t)
-               for t in tqdm(texts, desc="tokens", unit="passage", disable=not show_progress, leave=False)]
-    df: Counter[str] = Counter()
-    for folded in (False, True):
-        tokens = [pair[folded] for pair in streams]
-        if folded:
-            for toks in tokens:
-                df.update(set(toks))
-        bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
-        bm25.index(tokens, show_progress=False)
-        bm25.save(str(out / ("lexical_folded" if folded else "lexical_accented")))
-    del streams
-    (out / "df.json").write_text(json.dumps({"n": len(passages), "df": df}, ensure_ascii=False),
-                                 encoding="utf-8")
-
     # which vectors can be reused from the current version
     emb = config.embedding
     reuse: dict[str, int] = {}
@@ -322,13 +307,39 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         reuse, untrained = {}, 0
 
     model_dir = out / "model"
-    trained = None  # vectors of every passage, when the builtin model was just trained on them
+    training = None  # the builtin model trains in a thread while the lexical index is built:
+    # its work (the Rust tokenizer, BLAS) runs outside the GIL, so the two cores are both busy
     if emb.model == "builtin":
         if reuse:
             shutil.copytree(previous[0] / "model", model_dir)
         else:
             say(f"Training the builtin embedding model on {len(texts)} passages")
-            trained = build_builtin_model(texts, model_dir, dim=emb.dim)
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="builtin-model")
+            training = pool.submit(build_builtin_model, texts, model_dir, dim=emb.dim)
+            pool.shutdown(wait=False)
+
+    try:
+        say("Building the lexical index")
+        streams = [vietnamese.search_token_streams(t)
+                   for t in tqdm(texts, desc="tokens", unit="passage", disable=not show_progress, leave=False)]
+        df: Counter[str] = Counter()
+        for folded in (False, True):
+            tokens = [pair[folded] for pair in streams]
+            if folded:
+                for toks in tokens:
+                    df.update(set(toks))
+            bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+            bm25.index(tokens, show_progress=False)
+            bm25.save(str(out / ("lexical_folded" if folded else "lexical_accented")))
+        del streams
+        (out / "df.json").write_text(json.dumps({"n": len(passages), "df": df}, ensure_ascii=False),
+                                     encoding="utf-8")
+    finally:
+        if training is not None:
+            wait([training])  # never leave the thread writing into a folder being removed
+
+    # vectors of every passage, when the builtin model was just trained on them
+    trained = training.result() if training is not None else None
     embedder = Embedder.load(emb, model_dir)
     todo = [i for i, h in enumerate(hashes) if h not in reuse]
     say(f"Embedding {len(todo)} passages ({len(passages) - len(todo)} reused)")
