@@ -214,7 +214,9 @@ class AnswerService:
             if s.idx in mention_ids and doc_id not in own_docs and doc_id not in seen:
                 seen.add(doc_id)
                 mentions.append(self._hit(r, s, terms))
-        return DocumentCard(doc_number=number, documents=tuple(own), mentions=tuple(mentions[:5]))
+                if len(mentions) == 5:
+                    break
+        return DocumentCard(doc_number=number, documents=tuple(own), mentions=tuple(mentions))
 
     def _suggestions(self, r: Retriever) -> list[str]:
         return [describe_number(r.number_names[k]) for k in r.most_cited(4)]

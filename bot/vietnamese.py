@@ -358,10 +358,16 @@ def match_spans(text: str, query_terms: Iterable[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def _matches(raw: str, term: str) -> bool:
-    if has_diacritics(term):
-        return _canonical_syllable(raw) == term
-    return _folded_syllable(raw) == term
+@lru_cache(maxsize=512)  # about 50 KB a passage
+def _syllable_forms(text: str) -> tuple[tuple[int, int, tuple[int, str], tuple[int, str], bool], ...]:
+    """Per syllable of a passage: span, folded and accented forms, and whether only spaces follow it
+    before the next syllable. Cached: the same passages come back in answer after answer."""
+    found = [(m.start(), m.end(), m.group()) for m in _SYLLABLE_RE.finditer(text)]
+    out = []
+    for i, (start, end, raw) in enumerate(found):
+        space_after = i + 1 < len(found) and text[end:found[i + 1][0]].isspace()
+        out.append((start, end, (0, _folded_syllable(raw)), (1, _canonical_syllable(raw)), space_after))
+    return tuple(out)
 
 
 def highlight_spans(text: str, words: Iterable[str], pairs: Iterable[str] = ()) -> list[tuple[int, int]]:
@@ -370,21 +376,28 @@ def highlight_spans(text: str, words: Iterable[str], pairs: Iterable[str] = ()) 
 
     Preferring pairs keeps "chi thi 05" from lighting up every "chí" and "05" of a passage (a word typed
     without diacritics matches every accented form of it); a word alone is marked wherever it occurs.
+    A term with diacritics matches the normalized syllable, one without matches the folded form.
     """
-    pairs = [tuple(p.split("_", 1)) for p in pairs if "_" in p]
-    in_pairs = {part for pair in pairs for part in pair}
-    alone = [w for w in words if w not in in_pairs]
-    found = [(m.start(), m.end(), m.group()) for m in _SYLLABLE_RE.finditer(text)]
+    def key(term: str) -> tuple[int, str]:  # (1, accented) or (0, folded): compared with a syllable's forms
+        return (1, term) if has_diacritics(term) else (0, term)
+
+    pair_keys = {(key(a), key(b)) for a, b in (p.split("_", 1) for p in pairs if "_" in p)}
+    firsts = {a for a, _b in pair_keys}
+    in_pairs = {k for pair in pair_keys for k in pair}
+    alone = {key(w) for w in words} - in_pairs
+    found = _syllable_forms(text)
     marked = [False] * len(found)
-    for i, (_start, _end, raw) in enumerate(found):
-        if any(_matches(raw, w) for w in alone):
+    last = len(found) - 1
+    for i, (_start, end, folded_form, exact_form, space_after) in enumerate(found):
+        if folded_form in alone or exact_form in alone:
             marked[i] = True
-        if i + 1 < len(found) and text[found[i][1]:found[i + 1][0]].isspace():
-            nxt = found[i + 1][2]
-            if any(_matches(raw, a) and _matches(nxt, b) for a, b in pairs):
+        if i < last and space_after and (folded_form in firsts or exact_form in firsts):
+            nxt = found[i + 1]
+            if ((folded_form, nxt[2]) in pair_keys or (folded_form, nxt[3]) in pair_keys
+                    or (exact_form, nxt[2]) in pair_keys or (exact_form, nxt[3]) in pair_keys):
                 marked[i] = marked[i + 1] = True
     spans: list[tuple[int, int]] = []
-    for (start, end, _raw), on in zip(found, marked):
+    for (start, end, *_forms), on in zip(found, marked):
         if not on:
             continue
         if spans and (spans[-1][1] == start or text[spans[-1][1]:start].isspace()):
