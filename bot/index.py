@@ -350,9 +350,10 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         vectors, todo_encode = np.zeros((len(passages), dim), dtype=np.float32), todo
     if reuse:
         old_index = faiss.read_index(str(previous[0] / "dense.faiss"))
-        for i, h in enumerate(hashes):
-            if h in reuse:
-                vectors[i] = old_index.reconstruct(reuse[h])
+        pairs = [(i, reuse[h]) for i, h in enumerate(hashes) if h in reuse]
+        if pairs:
+            new_ids, old_ids = (np.asarray(x, dtype=np.int64) for x in zip(*pairs))
+            vectors[new_ids] = old_index.reconstruct_batch(old_ids)
         del old_index
     if todo_encode:
         vectors[todo_encode] = embedder.encode_passages([texts[i] for i in todo_encode], show_progress=show_progress)

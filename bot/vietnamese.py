@@ -304,27 +304,16 @@ def _chunk_both(chunk: str) -> tuple[tuple[str, str, bool, bool] | None, ...]:
 
 
 def search_token_streams(text: str) -> tuple[list[str], list[str]]:
-    """`search_tokens(text, folded=False)` and `search_tokens(text, folded=True)` in one pass (index builds)."""
-    accented: list[str] = []
-    folded: list[str] = []
-    add_a, add_f = accented.append, folded.append
-    prev = None
+    """The tokens of `search_tokens(text, folded=False)` and `search_tokens(text, folded=True)`, in one
+    pass (index builds); the same multisets, in another order (unigrams first, then pairs)."""
+    seq: list = []
     for chunk in _prepare(text).split():
-        for cur in _chunk_both(chunk):
-            if cur is None:
-                prev = None
-                continue
-            syl, fsyl, stop_a, stop_f = cur
-            if not stop_a:
-                add_a(syl)
-            if not stop_f:
-                add_f(fsyl)
-            if prev is not None:
-                if not (stop_a and prev[2]):
-                    add_a(prev[0] + "_" + syl)
-                if not (stop_f and prev[3]):
-                    add_f(prev[1] + "_" + fsyl)
-            prev = cur
+        seq.extend(_chunk_both(chunk))
+    pairs = [(a, b) for a, b in zip(seq, seq[1:]) if a is not None and b is not None]
+    accented = [c[0] for c in seq if c is not None and not c[2]]
+    accented += [a[0] + "_" + b[0] for a, b in pairs if not (a[2] and b[2])]
+    folded = [c[1] for c in seq if c is not None and not c[3]]
+    folded += [a[1] + "_" + b[1] for a, b in pairs if not (a[3] and b[3])]
     return accented, folded
 
 
