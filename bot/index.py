@@ -19,7 +19,6 @@ import logging
 import os
 import shutil
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
@@ -322,16 +321,14 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         say("Building the lexical index")
         streams = [vietnamese.search_token_streams(t)
                    for t in tqdm(texts, desc="tokens", unit="passage", disable=not show_progress, leave=False)]
-        df: Counter[str] = Counter()
         for folded in (False, True):
-            tokens = [pair[folded] for pair in streams]
-            if folded:
-                for toks in tokens:
-                    df.update(set(toks))
             bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
-            bm25.index(tokens, show_progress=False)
+            bm25.index([pair[folded] for pair in streams], show_progress=False)
             bm25.save(str(out / ("lexical_folded" if folded else "lexical_accented")))
         del streams
+        # document frequency of each folded token (relevance weights): its posting-list length
+        postings = np.diff(bm25.scores["indptr"])
+        df = {token: int(postings[i]) for token, i in bm25.vocab_dict.items() if i < len(postings) and postings[i]}
         (out / "df.json").write_text(json.dumps({"n": len(passages), "df": df}, ensure_ascii=False),
                                      encoding="utf-8")
     finally:
