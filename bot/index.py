@@ -198,6 +198,10 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
             passages.extend(chunk_document(doc, min_words=config.chunking.min_words,
                                            max_words=config.chunking.max_words))
         say(f"{len(docs)} documents, {len(passages)} passages, {len(loaded.failures)} failed")
+        now = {d.doc_id: _doc_hash(d) for d in docs}
+        # the passages hold the text from here on: keep one copy of it in memory, not two
+        docs = [dataclasses.replace(d, text="") for d in docs]
+        del loaded.documents[:]
 
         previous = _previous_manifest(root)
         version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -208,7 +212,6 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
             for stale in vroot.glob(".building-*"):
                 shutil.rmtree(stale, ignore_errors=True)
             tmp.mkdir()
-            now = {d.doc_id: _doc_hash(d) for d in docs}
             report = _write_version(config, tmp, version, docs, now, passages, loaded.failures, say,
                                     show_progress, None if full else previous)
             _verify(config, tmp)
@@ -261,7 +264,7 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
 
     with open(out / "documents.jsonl", "w", encoding="utf-8") as fh:
         for d in docs:
-            fh.write(json.dumps(dataclasses.asdict(d) | {"text": ""}, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(dataclasses.asdict(d), ensure_ascii=False) + "\n")
     with open(out / "passages.jsonl", "w", encoding="utf-8") as fh:
         for p in passages:
             fh.write(json.dumps({"passage_id": p.passage_id, "doc_id": p.doc_id, "ordinal": p.ordinal,
@@ -319,8 +322,10 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
 
     try:
         say("Building the lexical index")
-        streams = [vietnamese.search_token_streams(t)
+        pair_strings: dict[tuple[str, str], str] = {}
+        streams = [vietnamese.search_token_streams(t, pair_strings)
                    for t in tqdm(texts, desc="tokens", unit="passage", disable=not show_progress, leave=False)]
+        del pair_strings
         for folded in (False, True):
             bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
             bm25.index([pair[folded] for pair in streams], show_progress=False)

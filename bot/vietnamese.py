@@ -303,17 +303,37 @@ def _chunk_both(chunk: str) -> tuple[tuple[str, str, bool, bool] | None, ...]:
                  for a, f in zip(_chunk_syllables(chunk), _chunk_folded(chunk)))
 
 
-def search_token_streams(text: str) -> tuple[list[str], list[str]]:
+def search_token_streams(text: str, pairs: dict[tuple[str, str], str] | None = None
+                         ) -> tuple[list[str], list[str]]:
     """The tokens of `search_tokens(text, folded=False)` and `search_tokens(text, folded=True)`, in one
-    pass (index builds); the same multisets, in another order (unigrams first, then pairs)."""
+    pass (index builds); the same multisets, in another order (unigrams first, then pairs).
+
+    `pairs`, shared across a build, makes every occurrence of a word pair the same string object:
+    token lists then hold pointers, not a new string per occurrence (a 1M-passage build needs that).
+    """
     seq: list = []
     for chunk in _prepare(text).split():
         seq.extend(_chunk_both(chunk))
-    pairs = [(a, b) for a, b in zip(seq, seq[1:]) if a is not None and b is not None]
+    adjacent = [(a, b) for a, b in zip(seq, seq[1:]) if a is not None and b is not None]
     accented = [c[0] for c in seq if c is not None and not c[2]]
-    accented += [a[0] + "_" + b[0] for a, b in pairs if not (a[2] and b[2])]
     folded = [c[1] for c in seq if c is not None and not c[3]]
-    folded += [a[1] + "_" + b[1] for a, b in pairs if not (a[3] and b[3])]
+    if pairs is None:
+        accented += [a[0] + "_" + b[0] for a, b in adjacent if not (a[2] and b[2])]
+        folded += [a[1] + "_" + b[1] for a, b in adjacent if not (a[3] and b[3])]
+        return accented, folded
+    for a, b in adjacent:
+        if not (a[2] and b[2]):
+            key = (a[0], b[0])
+            token = pairs.get(key)
+            if token is None:
+                token = pairs[key] = a[0] + "_" + b[0]
+            accented.append(token)
+        if not (a[3] and b[3]):
+            key = (a[1], b[1])
+            token = pairs.get(key)
+            if token is None:
+                token = pairs[key] = a[1] + "_" + b[1]
+            folded.append(token)
     return accented, folded
 
 

@@ -209,9 +209,10 @@ def test_both_token_streams_in_one_pass_equal_the_separate_calls():
 
     for text in ["Chỉ thị 05-CT/TW, ngày 15/5/2016 của Bộ Chính trị về “Đẩy mạnh học tập và làm theo”.",
                  "Quy định những điều đảng viên không được làm; 19 điều cấm!", "TW4 khóa XII", ""]:
-        accented, folded = search_token_streams(text)
-        assert sorted(accented) == sorted(search_tokens(text, folded=False))
-        assert sorted(folded) == sorted(search_tokens(text, folded=True))
+        for shared in (None, {}):
+            accented, folded = search_token_streams(text, shared)
+            assert sorted(accented) == sorted(search_tokens(text, folded=False))
+            assert sorted(folded) == sorted(search_tokens(text, folded=True))
 
 
 def test_highlighting_prefers_word_pairs_over_loose_unaccented_syllables():
