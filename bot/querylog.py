@@ -1,8 +1,16 @@
-"""The SQLite log of questions and feedback, shared by every channel (for /thongke)."""
+"""The SQLite log of questions and feedback, shared by every channel (for /thongke).
+
+No user or chat id is stored: only a salted hash of it. The salt comes from DIRECTIVE_BOT_SALT or,
+when that is not set, from a random file created beside the database (never from the repository).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -21,7 +29,9 @@ CREATE TABLE IF NOT EXISTS questions (
     question TEXT NOT NULL,
     found INTEGER NOT NULL,
     top_doc_id TEXT NOT NULL DEFAULT '',
-    index_version TEXT NOT NULL DEFAULT ''
+    index_version TEXT NOT NULL DEFAULT '',
+    chat_type TEXT NOT NULL DEFAULT '',
+    doc_ids TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -49,26 +59,57 @@ class QueryStats:
         return self.not_found / self.questions if self.questions else 0.0
 
 
+SALT_ENV = "DIRECTIVE_BOT_SALT"
+
+
+def _salt(path: Path) -> str:
+    salt = os.environ.get(SALT_ENV)
+    if salt:
+        return salt
+    salt_file = path.with_name(path.name + ".salt")
+    try:
+        return salt_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        salt = secrets.token_hex(16)
+        fd = os.open(salt_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(salt)
+        return salt
+
+
 class QueryLog:
     """Append-only log; safe to share between threads of one process and between processes."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, salt: str | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._salt = salt or _salt(self.path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(questions)")}
+        for name, ddl in (("chat_type", "TEXT NOT NULL DEFAULT ''"), ("doc_ids", "TEXT NOT NULL DEFAULT '[]'")):
+            if name not in columns:  # a log made by an earlier version
+                self._db.execute(f"ALTER TABLE questions ADD COLUMN {name} {ddl}")
         self._db.commit()
 
+    def anonymous(self, value: str | int) -> str:
+        """The salted hash stored instead of a user or chat id."""
+        return hashlib.sha256(f"{self._salt}:{value}".encode()).hexdigest()[:16]
+
     def record(self, *, channel: str, user_id: str | int, chat_id: str | int, question: str,
-               found: bool, top_doc_id: str = "", index_version: str = "") -> int:
-        """Store one question; returns its id (for feedback)."""
+               found: bool, top_doc_id: str = "", index_version: str = "", chat_type: str = "",
+               doc_ids: list[str] | tuple[str, ...] = ()) -> int:
+        """Store one question (ids hashed); returns its id (for feedback)."""
+        doc_ids = list(doc_ids) or ([top_doc_id] if top_doc_id else [])
         with self._lock:
             cur = self._db.execute(
-                "INSERT INTO questions (at, channel, user_id, chat_id, question, found, top_doc_id, index_version)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), channel, str(user_id), str(chat_id), question, int(found), top_doc_id, index_version),
+                "INSERT INTO questions (at, channel, user_id, chat_id, question, found, top_doc_id, index_version,"
+                " chat_type, doc_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), channel, self.anonymous(user_id), self.anonymous(chat_id), question, int(found),
+                 top_doc_id or (doc_ids[0] if doc_ids else ""), index_version, chat_type,
+                 json.dumps(doc_ids)),
             )
             self._db.commit()
             return int(cur.lastrowid)
@@ -78,7 +119,7 @@ class QueryLog:
         with self._lock:
             self._db.execute(
                 "INSERT INTO feedback (at, channel, user_id, question_id, passage_id, useful) VALUES (?, ?, ?, ?, ?, ?)",
-                (time.time(), channel, str(user_id), question_id, passage_id, int(useful)),
+                (time.time(), channel, self.anonymous(user_id), question_id, passage_id, int(useful)),
             )
             self._db.commit()
 

@@ -315,9 +315,8 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
         log.info("telegram: chat action failed: %s", exc)
     answer: Answer = await asyncio.to_thread(deps.service.answer, question)
     question_id = deps.querylog.record(
-        channel=CHANNEL, user_id=deps.anonymous(user.id), chat_id=f"{chat.type}:{deps.anonymous(chat.id)}",
-        question=question, found=answer.found, top_doc_id=answer.hits[0].doc_id if answer.hits else "",
-        index_version=answer.index_version)
+        channel=CHANNEL, user_id=user.id, chat_id=chat.id, chat_type=chat.type, question=question,
+        found=answer.found, doc_ids=[h.doc_id for h in answer.hits], index_version=answer.index_version)
     markup = None
     if answer.found and answer.hits:
         markup = _answer_keyboard(deps, answer, question_id, bool(context.bot.supports_inline_queries))
@@ -409,7 +408,7 @@ async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     voter = deps.anonymous(update.effective_user.id)
     if voter not in payload["voters"]:
         payload["voters"].add(voter)
-        deps.querylog.feedback(channel=CHANNEL, user_id=voter, useful=action == "up",
+        deps.querylog.feedback(channel=CHANNEL, user_id=update.effective_user.id, useful=action == "up",
                                question_id=payload["qid"] or None, passage_id=payload["pid"])
     await query.answer(messages.TG_FEEDBACK_THANKS)
 

@@ -577,8 +577,8 @@ class ZaloBot:
         try:
             await asyncio.to_thread(
                 self.querylog.record, channel="zalo", user_id=chat.user_id, chat_id=chat.chat_id,
-                question=answer.question, found=answer.found,
-                top_doc_id=answer.hits[0].doc_id if answer.hits else "", index_version=answer.index_version)
+                chat_type="group" if chat.group else "private", question=answer.question, found=answer.found,
+                doc_ids=[h.doc_id for h in answer.hits], index_version=answer.index_version)
         except Exception:  # the answer matters more than its log line
             log.exception("could not record a question in the query log")
 
