@@ -65,7 +65,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
-SALT_ENV = "DIRECTIVE_BOT_SALT"
 INLINE_RESULTS = 10
 BUTTON_TTL_SECONDS = 2 * 24 * 3600
 PROGRESS_EVERY_SECONDS = 1.5
@@ -194,7 +193,6 @@ class Deps:
     config: Config
     service: Any  # bot.service.AnswerService
     querylog: QueryLog
-    salt: str
     buttons: ButtonStore = field(default_factory=ButtonStore)
     limiter: QuestionLimiter = field(init=False)
     # one index build or upload at a time; a second one is told to wait
@@ -205,10 +203,6 @@ class Deps:
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.config.telegram.admin_ids
-
-    def anonymous(self, value: int | str) -> str:
-        """Salted hash: the query log never stores a Telegram id or name."""
-        return hashlib.sha256(f"{self.salt}:{value}".encode()).hexdigest()[:16]
 
 
 def _deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:
@@ -405,7 +399,7 @@ async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if payload is None:
         await query.answer(messages.TG_BUTTON_EXPIRED, show_alert=True)
         return
-    voter = deps.anonymous(update.effective_user.id)
+    voter = deps.querylog.anonymous(update.effective_user.id)
     if voter not in payload["voters"]:
         payload["voters"].add(voter)
         deps.querylog.feedback(channel=CHANNEL, user_id=update.effective_user.id, useful=action == "up",
@@ -722,8 +716,7 @@ def build_application(config: Config, service: Any, token: str, querylog: QueryL
         .post_init(_register_commands)
         .build()
     )
-    salt = os.environ.get(SALT_ENV) or hashlib.sha256(token.encode()).hexdigest()
-    application.bot_data["deps"] = Deps(config=config, service=service, querylog=querylog, salt=salt)
+    application.bot_data["deps"] = Deps(config=config, service=service, querylog=querylog)
     new_messages = filters.UpdateType.MESSAGE
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
 
