@@ -87,6 +87,8 @@ class QueryLog:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # a statistics log: a crash may lose the last few rows, never corrupt the file; no fsync per question
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(questions)")}
         for name, ddl in (("chat_type", "TEXT NOT NULL DEFAULT ''"), ("doc_ids", "TEXT NOT NULL DEFAULT '[]'")):

@@ -259,6 +259,13 @@ def test_private_question_is_answered_with_bold_reference_and_bold_matched_words
     start, end = hit.highlights[0]
     assert f"<b>{escaped(hit.text[start:end])}</b>" in text
     assert_balanced(text)
+
+
+def test_typing_is_shown_only_while_an_answer_takes_time(bot, monkeypatch):
+    import bot.channels.telegram as channel
+
+    monkeypatch.setattr(channel, "TYPING_AFTER_SECONDS", 0.0)  # every answer counts as slow
+    bot.replies(bot.ask("Kết luận 21"))
     assert bot.fake.requests("sendChatAction")
 
 

@@ -63,6 +63,7 @@ from bot.querylog import QueryLog
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+TYPING_AFTER_SECONDS = 0.3
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 INLINE_RESULTS = 10
@@ -303,13 +304,16 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
     if len(question) > limit:
         question = question[:limit]
         notes.append(messages.TG_QUESTION_CUT.format(limit=limit))
-    try:
-        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-    except TelegramError as exc:  # only a courtesy: the answer matters
-        log.info("telegram: chat action failed: %s", exc)
-    answer: Answer = await asyncio.to_thread(deps.service.answer, question)
-    question_id = deps.querylog.record(
-        channel=CHANNEL, user_id=user.id, chat_id=chat.id, chat_type=chat.type, question=question,
+    answering = asyncio.ensure_future(asyncio.to_thread(deps.service.answer, question))
+    done, _pending = await asyncio.wait({answering}, timeout=TYPING_AFTER_SECONDS)
+    if not done:  # "typing…" only when the user would otherwise wait: one request less per question
+        try:
+            await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+        except TelegramError as exc:  # only a courtesy: the answer matters
+            log.info("telegram: chat action failed: %s", exc)
+    answer: Answer = await answering
+    question_id = await asyncio.to_thread(
+        deps.querylog.record, channel=CHANNEL, user_id=user.id, chat_id=chat.id, chat_type=chat.type, question=question,
         found=answer.found, doc_ids=[h.doc_id for h in answer.hits], index_version=answer.index_version)
     markup = None
     if answer.found and answer.hits:
