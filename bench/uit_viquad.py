@@ -37,6 +37,19 @@ def read_bench(folder: Path):
     return corpus, questions
 
 
+def workspace(folder: Path, corpus: list[dict]):
+    """A config whose knowledge/ (one .jsonl of the benchmark's paragraphs) and index/ are in `folder`."""
+    (folder / "knowledge").mkdir()
+    with open(folder / "knowledge" / "uit.jsonl", "w", encoding="utf-8") as fh:
+        for c in corpus:
+            fh.write(json.dumps({"id": c["id"], "title": c["title"], "text": c["text"], "doc_type": "wiki"},
+                                ensure_ascii=False) + "\n")
+    cfg = load_config(REPO / "config.yaml")
+    cfg.knowledge.dir = folder / "knowledge"
+    cfg.index.dir = folder / "index"
+    return cfg
+
+
 def plain_bm25(corpus, questions, tokens=lambda text: text.lower().split(), k1=1.5) -> float:
     """MRR@10 of bm25s alone over the given tokenization (the benchmark's baseline by default)."""
     import bm25s
@@ -68,15 +81,7 @@ def main() -> int:
         return 2
     corpus, questions = read_bench(folder)
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        (tmp / "knowledge").mkdir()
-        with open(tmp / "knowledge" / "uit.jsonl", "w", encoding="utf-8") as fh:
-            for c in corpus:
-                fh.write(json.dumps({"id": c["id"], "title": c["title"], "text": c["text"],
-                                     "doc_type": "wiki"}, ensure_ascii=False) + "\n")
-        cfg = load_config(REPO / "config.yaml")
-        cfg.knowledge.dir = tmp / "knowledge"
-        cfg.index.dir = tmp / "index"
+        cfg = workspace(Path(tmp), corpus)
         t0 = time.perf_counter()
         report = build_index(cfg)
         build_s = time.perf_counter() - t0

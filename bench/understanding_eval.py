@@ -219,18 +219,11 @@ def main() -> int:
 
 def uit(folder: Path, qu: QueryUnderstanding, weight: float) -> None:
     """MRR@10 on UIT-ViQuAD 1.0 (general Wikipedia questions) with and without the expansion."""
-    from uit_viquad import read_bench  # bench/uit_viquad.py
+    from uit_viquad import read_bench, workspace  # bench/uit_viquad.py
 
     corpus, questions = read_bench(folder)
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        (tmp / "knowledge").mkdir()
-        with open(tmp / "knowledge" / "uit.jsonl", "w", encoding="utf-8") as fh:
-            for c in corpus:
-                fh.write(json.dumps({"id": c["id"], "title": c["title"], "text": c["text"], "doc_type": "wiki"},
-                                    ensure_ascii=False) + "\n")
-        cfg = load_config(REPO / "config.yaml")
-        cfg.knowledge.dir, cfg.index.dir = tmp / "knowledge", tmp / "index"
+        cfg = workspace(Path(tmp), corpus)
         build_index(cfg)
         r = AnswerService(cfg, build_if_missing=False).retriever
         before, after, touched = [], [], 0

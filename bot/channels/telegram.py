@@ -398,10 +398,9 @@ async def full_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """👍 / 👎: one vote per user and answer, stored in the query log."""
     deps, query = _deps(context), update.callback_query
-    action, key = query.data.split(":", 1)
-    payload = deps.buttons.get(key)
+    action = query.data.split(":", 1)[0]
+    payload = await _button_payload(deps, query)
     if payload is None:
-        await query.answer(messages.TG_BUTTON_EXPIRED, show_alert=True)
         return
     voter = deps.querylog.anonymous(update.effective_user.id)
     if voter not in payload["voters"]:
