@@ -251,10 +251,10 @@ def _passage_hash(text: str) -> str:
 def _write_version(config: Config, out: Path, version: str, docs: list[Document], doc_hashes: dict[str, str],
                    passages: list[Passage], failures: list[Failure], say: Progress,
                    show_progress: bool, previous: tuple[Path, dict] | None) -> IndexReport:
-    import bm25s
     import faiss
 
     from bot.embedding import Embedder, build_builtin_model
+    from bot.lexical import LexicalIndex
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
 
@@ -327,7 +327,7 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
                    for t in tqdm(texts, desc="tokens", unit="passage", disable=not show_progress, leave=False)]
         del pair_strings
         for folded in (False, True):
-            bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+            bm25 = LexicalIndex()
             bm25.index([pair[folded] for pair in streams], show_progress=False)
             bm25.save(str(out / ("lexical_folded" if folded else "lexical_accented")))
         del streams

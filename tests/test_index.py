@@ -170,3 +170,22 @@ def test_admins_understanding_file_is_picked_up_by_the_index_and_a_mistake_keeps
     with pytest.raises(BuildError, match="_understanding.yaml"):
         build_index(cfg)
     assert current_version(cfg.index.dir) == current != first.version
+
+
+def test_bulk_built_lexical_index_scores_exactly_like_bm25s():
+    import bm25s
+    import numpy as np
+
+    from bot.lexical import LexicalIndex
+    from bot.vietnamese import search_tokens
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).resolve().parents[1] / "knowledge")
+                                                           .glob("tin-*.md"))[:20]]
+    corpus = [search_tokens(t, folded=True) for t in texts]
+    reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    reference.index(corpus, show_progress=False)
+    ours = LexicalIndex()
+    ours.index(corpus, show_progress=False)
+    for question in ("chi thi 05 yeu cau gi", "dang vien khong duoc lam", "ket luan 21", "xyz"):
+        q = search_tokens(question, folded=True)
+        assert np.allclose(reference.get_scores(q), ours.get_scores(q), atol=1e-5)
