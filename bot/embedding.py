@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -77,9 +78,10 @@ def silent_tokens(tokenizer: Tokenizer) -> np.ndarray:
 def token_counts(tokenizer: Tokenizer, texts: list[str]) -> sp.csr_matrix:
     """Passage × token count matrix, [UNK] included (column 0)."""
     encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)  # fast: no offsets
-    ids = [np.asarray(e.ids, dtype=np.int64) for e in encode(texts, add_special_tokens=False)]
-    indptr = np.concatenate([[0], np.cumsum([len(i) for i in ids])])
-    indices = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+    ids = [e.ids for e in encode(texts, add_special_tokens=False)]
+    lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
     data = np.ones(len(indices), dtype=np.float32)
     counts = sp.csr_matrix((data, indices, indptr), shape=(len(texts), tokenizer.get_vocab_size()))
     counts.sum_duplicates()
