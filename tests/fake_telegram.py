@@ -169,7 +169,7 @@ class FakeTelegram:
             return [c for c in self.calls if method is None or c.method == method]
 
     def wait_for(self, method: str, predicate: Callable[[Call], bool] = lambda c: True,
-                 count: int = 1, timeout: float = 15.0, after: int = 0) -> list[Call]:
+                 count: int = 1, timeout: float = 30.0, after: int = 0) -> list[Call]:
         """Wait (bounded) until `count` recorded calls of `method` (from index `after`) match."""
         deadline = time.monotonic() + timeout
         while True:

@@ -592,7 +592,8 @@ def test_upload_with_the_same_name_updates_and_another_file_reusing_an_id_is_ref
 
         start = bot.fake.mark()
         bot.fake.document("ong-mat-ban-khac.md", UPLOADED_DOC.encode(), user=ADMIN)
-        refusal = bot.fake.wait_for("sendMessage", after=start)[0]
+        refusal = bot.fake.wait_for("sendMessage", lambda c: "ong-mat-ban-khac.md" in html.unescape(c.params["text"]),
+                                    after=start)[0]
         assert refusal.params["text"] == escaped(messages.TG_UPLOAD_ID_TAKEN.format(
             name="ong-mat-ban-khac.md", ids="hd-77-thu-nghiem-ong-mat"))
         assert not (folder / "ong-mat-ban-khac.md").exists() and bot.service.info().version == version
