@@ -60,3 +60,21 @@ def test_full_disk_during_reindex_keeps_the_old_index_serving(workspace, tmp_pat
         gc.collect()  # release open index files before unmounting
         if subprocess.run(["umount", str(disk)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_permission_error_during_reindex_keeps_the_old_index_serving(workspace):
+    cfg = load_config(workspace)
+    good = build_index(cfg).version
+    versions = cfg.index.dir / "versions"
+    # immutable: even root may not create the new version's folder there
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(versions)],
+                                                        capture_output=True).returncode != 0:
+        pytest.skip("needs chattr on a filesystem that supports it")
+    try:
+        with pytest.raises(BuildError) as err:
+            build_index(cfg, full=True)
+        assert "Operation not permitted" in str(err.value) and "the current index is unchanged" in str(err.value)
+        assert current_version(cfg.index.dir) == good
+        assert AnswerService(cfg, build_if_missing=False).answer("Kết luận 21").found
+    finally:
+        subprocess.run(["chattr", "-i", str(versions)], capture_output=True)
