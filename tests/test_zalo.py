@@ -288,13 +288,13 @@ def test_a_bad_token_makes_startup_fail_clearly(fake, config, monkeypatch, capsy
 
 def test_a_missing_token_or_webhook_secret_is_named(config, monkeypatch, capsys):
     monkeypatch.delenv("ZALO_BOT_TOKEN", raising=False)
-    assert zalo.serve(config) == 1
+    assert zalo.serve(config) == 2
     assert "ZALO_BOT_TOKEN is not set" in capsys.readouterr().err
 
     monkeypatch.setenv("ZALO_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("ZALO_WEBHOOK_SECRET", "short")
     webhook = dataclasses.replace(config, zalo=dataclasses.replace(config.zalo, mode="webhook"))
-    assert zalo.serve(webhook) == 1
+    assert zalo.serve(webhook) == 2
     assert "ZALO_WEBHOOK_SECRET" in capsys.readouterr().err
 
 

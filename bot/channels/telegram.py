@@ -775,13 +775,13 @@ def serve(config: Config) -> int:
     """`directive-bot serve telegram`: long polling, or a webhook when telegram.webhook.url is set."""
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
-        print(f"error: set {TOKEN_ENV} to the bot token from @BotFather (see docs/telegram.md)",
-              file=sys.stderr)
+        print(f"directive-bot serve telegram: set {TOKEN_ENV} to the bot token from @BotFather "
+              "(see docs/telegram.md)", file=sys.stderr)
         return 2
     try:
         webhook = webhook_options(config, os.environ.get(WEBHOOK_SECRET_ENV))
     except StartupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"directive-bot serve telegram: {exc}", file=sys.stderr)
         return 2
     # httpx logs every request URL at INFO, and Bot API URLs contain the token
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -736,6 +736,10 @@ def serve(config: Config) -> int:
     """`directive-bot serve zalo`: run until SIGINT/SIGTERM. Returns the process exit status."""
     try:
         token, secret = _secrets(config)
+    except ZaloStartupError as exc:  # configuration: exit 2 like every usage or config error
+        print(f"directive-bot serve zalo: {exc}", file=sys.stderr)
+        return 2
+    try:
         asyncio.run(run(config, token, secret))
     except ZaloStartupError as exc:
         print(f"directive-bot serve zalo: {exc}", file=sys.stderr)
