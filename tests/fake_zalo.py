@@ -110,7 +110,7 @@ class FakeZalo:
             return [r.params["text"] for r in self.requests if r.method == "sendMessage"
                     and r.delivered and (chat_id is None or r.params["chat_id"] == chat_id)]
 
-    async def until(self, predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    async def until(self, predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
         """Wait (without blocking the event loop the bot runs on) until `predicate()` holds."""
         deadline = time.monotonic() + timeout
         while not predicate():

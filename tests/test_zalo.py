@@ -67,7 +67,7 @@ class Running:
 
     async def __aexit__(self, *exc) -> None:
         self.stop.set()
-        await asyncio.wait_for(self.task, timeout=10)
+        await asyncio.wait_for(self.task, timeout=30)
 
 
 async def polling(fake: FakeZalo, config: Config, service: AnswerService) -> Running:
