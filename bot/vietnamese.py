@@ -323,18 +323,17 @@ def search_token_streams(text: str, pairs: dict[tuple[str, str], str] | None = N
         return accented, folded
     for a, b in adjacent:
         if not (a[2] and b[2]):
-            key = (a[0], b[0])
-            token = pairs.get(key)
-            if token is None:
-                token = pairs[key] = a[0] + "_" + b[0]
-            accented.append(token)
+            accented.append(_shared_pair(pairs, a[0], b[0]))
         if not (a[3] and b[3]):
-            key = (a[1], b[1])
-            token = pairs.get(key)
-            if token is None:
-                token = pairs[key] = a[1] + "_" + b[1]
-            folded.append(token)
+            folded.append(_shared_pair(pairs, a[1], b[1]))
     return accented, folded
+
+
+def _shared_pair(pairs: dict[tuple[str, str], str], first: str, second: str) -> str:
+    token = pairs.get((first, second))
+    if token is None:
+        token = pairs[(first, second)] = first + "_" + second
+    return token
 
 
 def match_spans(text: str, query_terms: Iterable[str]) -> list[tuple[int, int]]:
