@@ -179,23 +179,31 @@ def running(service: AnswerService, tmp_path: Path):
         config = dataclasses.replace(service.config, telegram=telegram)
         querylog = QueryLog(tmp_path / "querylog.sqlite")
         application = build_application(config, service, fake.token, querylog)
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            application.run_polling(poll_interval=0, timeout=1, stop_signals=None, close_loop=False)
-
-        thread = threading.Thread(target=run, name="telegram-app", daemon=True)
-        thread.start()
-        try:
+        with in_thread(application, querylog, lambda app: app.run_polling(
+                poll_interval=0, timeout=1, stop_signals=None, close_loop=False)):
             fake.wait_for("getMe")
             yield Harness(fake, service, querylog)
-        finally:
-            loop.call_soon_threadsafe(application.stop_running)
-            thread.join(timeout=15)
-            loop.close()
-            querylog.close()
-        assert not thread.is_alive(), "the application did not stop"
+
+
+@contextlib.contextmanager
+def in_thread(application, querylog: QueryLog, run_app):
+    """Run the Application (`run_app(application)`) on an event loop in a thread; stop it on exit."""
+    loop = asyncio.new_event_loop()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        run_app(application)
+
+    thread = threading.Thread(target=run, name="telegram-app", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(application.stop_running)
+        thread.join(timeout=15)
+        loop.close()
+        querylog.close()
+    assert not thread.is_alive(), "the application did not stop"
 
 
 @pytest.fixture
@@ -661,15 +669,8 @@ def running_webhook(service: AnswerService, tmp_path: Path, secret: str):
         querylog = QueryLog(tmp_path / "querylog.sqlite")
         application = build_application(config, service, fake.token, querylog)
         options = webhook_options(config, secret)
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            application.run_webhook(**options, stop_signals=None, close_loop=False)
-
-        thread = threading.Thread(target=run, name="telegram-webhook", daemon=True)
-        thread.start()
-        try:
+        with in_thread(application, querylog, lambda app: app.run_webhook(
+                **options, stop_signals=None, close_loop=False)):
             fake.wait_for("setWebhook")
             deadline = time.monotonic() + 10
             while True:  # the webhook server may start listening just after setWebhook
@@ -681,12 +682,6 @@ def running_webhook(service: AnswerService, tmp_path: Path, secret: str):
                         raise
                     time.sleep(0.05)
             yield fake, f"http://127.0.0.1:{webhook.port}/telegram-hook"
-        finally:
-            loop.call_soon_threadsafe(application.stop_running)
-            thread.join(timeout=15)
-            loop.close()
-            querylog.close()
-        assert not thread.is_alive(), "the application did not stop"
 
 
 def post_update(url: str, update: dict, secret: str) -> int:
