@@ -12,7 +12,7 @@ import numpy as np
 
 from bot import docnumbers, vietnamese
 from bot.config import Config
-from bot.index import MANIFEST, FORMAT_VERSION, IndexUnavailable, file_digest
+from bot.index import FORMAT_VERSION, MANIFEST, IndexUnavailable, file_digest, index_text
 from bot.models import Document, Passage
 from bot.understanding import QueryUnderstanding, added_tokens
 
@@ -227,8 +227,7 @@ class Retriever:
         cached = self._token_cache.get(idx)
         if cached is None:
             p = self.passages[idx]
-            cached = frozenset(vietnamese.search_tokens(
-                "\n".join((self.documents[p.doc_id].title, p.section, p.text)), folded=True))
+            cached = frozenset(vietnamese.search_tokens(index_text(self.documents[p.doc_id], p), folded=True))
             if len(self._token_cache) > 50_000:
                 self._token_cache.clear()
             self._token_cache[idx] = cached
