@@ -123,8 +123,6 @@ def cmd_ask(args) -> int:
 
 
 def _result_json(service, text: str, top_k: int) -> list[dict]:
-    if service.check_question(text):
-        return []
     r = service.retriever
     out = []
     for s in r.search(text, limit=top_k):
@@ -138,11 +136,10 @@ def _result_json(service, text: str, top_k: int) -> list[dict]:
 
 def _search_record(head: dict, service, text: str, top_k: int) -> dict:
     """One JSON output record; a question that cannot be searched gets no results and the reason."""
-    record = head | {"results": _result_json(service, text, top_k)}
     problem = service.check_question(text)
     if problem:
-        record["error"] = problem
-    return record
+        return head | {"results": [], "error": problem}
+    return head | {"results": _result_json(service, text, top_k)}
 
 
 def cmd_search(args) -> int:
