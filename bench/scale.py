@@ -12,7 +12,8 @@ For each size a deterministic corpus (bench/corpus.py) is indexed with the proje
     RSS (VmHWM) is what one bot process needs;
   - latency, in this process, over the same mixed queries (accented, unaccented, document numbers):
     the project's full answer (AnswerService.answer) and its retrieval alone (Retriever.search, top 10),
-    against (a) plain bm25s over lower-cased whitespace tokens of the same passage texts and (b) the
+    against (a) plain bm25s (get_scores + argpartition) over lower-cased whitespace tokens of the same
+    passage texts and (b) the
     naive dense pipeline: the same model's vectors in a faiss IndexFlatIP, top 10;
   - recall@10 of the served dense index against exact search (b) and, for the hybrid top 10, the
     overlap between the served index and an exact one swapped in; a sweep of efSearch / nprobe.
@@ -52,12 +53,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def proc_status(pid: int | str = "self") -> dict[str, float]:
-    """VmRSS and VmHWM (peak RSS) of a process in MB, from /proc."""
+    """VmRSS, VmHWM (peak RSS) and RSS by kind (RssAnon: the process's own memory; RssFile: pages of
+    memory-mapped files, which the kernel may drop and re-read; RssShmem) in MB, from /proc."""
     out = {}
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith(("VmRSS:", "VmHWM:")):
+                if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:", "RssFile:", "RssShmem:")):
                     key, value = line.split(":", 1)
                     out[key] = int(value.split()[0]) / 1024
     except OSError:
@@ -127,7 +129,9 @@ def child_serve(work: Path, faiss_index: str, n_queries: int) -> None:
     loaded = proc_status()["VmRSS"]
     for q in queries(n_queries):
         service.answer(q)
-    emit({"load_s": load, "libs_mb": baseline, "loaded_mb": loaded, "hwm_mb": proc_status()["VmHWM"],
+    end = proc_status()
+    emit({"load_s": load, "libs_mb": baseline, "loaded_mb": loaded, "hwm_mb": end["VmHWM"],
+          "rss_mb": end["VmRSS"], "anon_mb": end.get("RssAnon"), "file_mb": end.get("RssFile"),
           "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
@@ -196,7 +200,6 @@ def lat(values: list[float]) -> dict:
 
 def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) -> dict:
     """Latency of the project and of the two baselines on the same passages and queries; recall@10."""
-    import bm25s
     import faiss
     import numpy as np
 
@@ -213,15 +216,23 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
     out["answer"] = lat(time_each(service.answer, qs))
     out["search"] = lat(time_each(lambda q: r.search(q, limit=10), qs))
 
-    # (a) plain bm25s: lower-cased whitespace tokens of the very texts the project indexes
+    # (a) plain bm25s: lower-cased whitespace tokens of the very texts the project indexes. The index
+    # is built with bot.lexical's bulk builder (the same BM25 scores as bm25s.index, tested; bm25s's
+    # own build needs tens of GB of Python token lists at 1M); scoring is bm25s's get_scores.
+    from bot.lexical import LexicalBuilder, LexicalIndex
+
     t = time.perf_counter()
-    texts = (index_text(r.documents[p.doc_id], p) for p in r.passages)
-    corpus_ids = bm25s.tokenize(list(texts), lower=True, stopwords=None, token_pattern=r"(?u)\S+",
-                                show_progress=False)
-    plain = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
-    plain.index(corpus_ids, show_progress=False)
-    vocab = corpus_ids.vocab
-    del corpus_ids, texts
+    builder, chunk = LexicalBuilder(), []
+    for p in r.passages:
+        chunk.append(index_text(r.documents[p.doc_id], p).lower().split())
+        if len(chunk) == 4096:
+            builder.add(chunk)
+            chunk = []
+    if chunk:
+        builder.add(chunk)
+    plain = LexicalIndex.from_builder(builder)
+    vocab = plain.vocab_dict
+    del builder, chunk
     out["plain_bm25_build_s"] = time.perf_counter() - t
 
     def plain_search(q: str):
@@ -238,13 +249,10 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
 
     # (b) naive dense: the same model's vectors (read back from the index: identical to encoding the
     # texts again with it) in an exact IndexFlatIP; also the exact reference for recall
-    vectors = r._dense.reconstruct_n(0, n)
-    exact = faiss.IndexFlatIP(vectors.shape[1])
-    exact.add(vectors)
-    del vectors
+    exact = ExactDense(r._dense.vectors(np.arange(n)))
 
     def naive_search(q: str):
-        return exact.search(r.embedder.encode_queries([q]), 10)
+        return exact.index.search(r.embedder.encode_queries([q]), 10)
 
     for q in qs[:20]:
         naive_search(q)
@@ -253,29 +261,30 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
     # recall@10 of the served dense index against exact search (questions with a non-zero vector)
     qv = r.embedder.encode_queries(qs)
     qv = qv[np.abs(qv).sum(axis=1) > 0]
-    _, truth = exact.search(qv, 10)
+    _, truth = exact.index.search(qv, 10)
 
-    def dense_recall(index) -> tuple[float, float]:
+    def dense_recall(dense) -> tuple[float, float]:
+        """Recall@10 of a DenseIndex (the served one: approximate candidates re-ranked exactly)."""
         t0 = time.perf_counter()
-        _, got = index.search(qv, 10)
+        got = [dense.search(q[None, :], 10) for q in qv]
         ms = (time.perf_counter() - t0) * 1000 / len(qv)
-        hits = sum(len(set(a[a >= 0]) & set(b[b >= 0])) for a, b in zip(got, truth))
+        hits = sum(len(set(a.tolist()) & set(b[b >= 0].tolist())) for a, b in zip(got, truth))
         return hits / max(1, int((truth >= 0).sum())), ms
 
     served = r._dense
     exact_ranked = None
 
-    def hybrid_with(index) -> tuple[float, dict]:
-        """Top-10 overlap of the hybrid ranking with `index` vs with exact search, and its latency."""
+    def hybrid_with(dense) -> tuple[float, dict | None]:
+        """Top-10 overlap of the hybrid ranking with `dense` vs with exact search, and its latency."""
         nonlocal exact_ranked
-        r._dense = index
+        r._dense = dense
         try:
             ranked = [[s.idx for s in r.search(q, limit=10)] for q in qs]
             if exact_ranked is None:
                 r._dense = exact
                 exact_ranked = [[s.idx for s in r.search(q, limit=10)] for q in qs]
-            r._dense = index
-            times = lat(time_each(lambda q: r.search(q, limit=10), qs)) if index is not served else None
+            r._dense = dense
+            times = lat(time_each(lambda q: r.search(q, limit=10), qs)) if dense is not served else None
         finally:
             r._dense = served
         same = sum(len(set(a) & set(b)) for a, b in zip(ranked, exact_ranked))
@@ -284,48 +293,70 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
     out["dense_recall@10"], out["dense_search_ms"] = dense_recall(served)
     out["hybrid_top10_overlap"], _ = hybrid_with(served)
     if sweep:
-        # every index type over the same vectors, built with bot.dense and the configured settings
-        from bot.dense import make_index
+        # both approximate types over the same vectors, built as the index build does (bot.dense)
+        from bot.dense import DenseIndex
 
         out["sweep"] = []
-        vectors = exact.reconstruct_n(0, n)
         for kind in ("hnsw", "ivf"):
-            t0 = time.perf_counter()
-            index = served if describe_type(served) == kind else make_index(
-                vectors, dataclasses.replace(cfg.faiss, index=kind))
-            built = time.perf_counter() - t0 if index is not served else None
-            knob, values = (("efSearch", [16, 32, 64, 128, 256]) if kind == "hnsw" else ("nprobe", [1, 4, 16, 64]))
-            keep = index.hnsw.efSearch if kind == "hnsw" else index.nprobe
+            if served.describe()["type"] == kind:
+                dense, built = served, None
+            else:
+                folder = Path(tempfile.mkdtemp(prefix=f"dense-{kind}-", dir=work))
+                t0 = time.perf_counter()
+                DenseIndex.build(exact.vectors_all, dataclasses.replace(cfg.faiss, index=kind), folder)
+                built = time.perf_counter() - t0
+                dense = DenseIndex.load(folder, cfg.faiss)
+            knob, values = (("efSearch", [16, 32, 64, 128]) if kind == "hnsw" else ("nprobe", [4, 16, 64]))
+            raw = dense.index
+            keep = raw.hnsw.efSearch if kind == "hnsw" else raw.nprobe
             for v in values:
                 if kind == "hnsw":
-                    index.hnsw.efSearch = v
+                    raw.hnsw.efSearch = v
                 else:
-                    index.nprobe = min(v, index.nlist)
-                rec, ms = dense_recall(index)
+                    raw.nprobe = min(v, raw.nlist)
+                rec, ms = dense_recall(dense)
                 out["sweep"].append({"index": kind, "knob": knob, "value": v, "recall@10": rec, "ms": ms,
                                      "default": v == keep})
             if kind == "hnsw":
-                index.hnsw.efSearch = keep
+                raw.hnsw.efSearch = keep
             else:
-                index.nprobe = keep
-            overlap, times = hybrid_with(index)
+                raw.nprobe = keep
+            overlap, times = hybrid_with(dense)
             out.setdefault("alternatives", []).append(
                 {"index": kind, "build_s": built, "hybrid_top10_overlap": overlap,
                  "search": times or out["search"]})
-        del vectors
+            if dense is not served:
+                dense.close()
+                shutil.rmtree(folder, ignore_errors=True)
         rec, ms = dense_recall(exact)
         out["sweep"].append({"index": "flat", "knob": "exact", "value": 0, "recall@10": rec, "ms": ms,
-                             "default": describe_type(served) == "flat"})
+                             "default": served.describe()["type"] == "flat"})
         out.setdefault("alternatives", []).append(
             {"index": "flat", "build_s": None, "hybrid_top10_overlap": 1.0,
-             "search": hybrid_with(exact)[1] if describe_type(served) != "flat" else out["search"]})
+             "search": hybrid_with(exact)[1] if served.describe()["type"] != "flat" else out["search"]})
     return out
 
 
-def describe_type(index) -> str:
-    from bot.dense import describe
+class ExactDense:
+    """Exact search over float vectors in memory, with DenseIndex's interface (the reference)."""
 
-    return describe(index)["type"]
+    def __init__(self, vectors):
+        import faiss
+
+        self.vectors_all = vectors
+        self.index = faiss.IndexFlatIP(vectors.shape[1])
+        self.index.add(vectors)
+        self.ntotal, self.d = vectors.shape
+
+    def search(self, qvec, k: int):
+        _, ids = self.index.search(qvec.reshape(1, -1), k)
+        return ids[0][ids[0] >= 0]
+
+    def vectors(self, ids):
+        return self.vectors_all[ids]
+
+    def describe(self) -> dict:
+        return {"type": "flat"}
 
 
 # ---------------------------------------------------------------- one size
@@ -399,9 +430,10 @@ def print_report(results: list[dict], n_queries: int) -> None:
         print(f"{human(r['size']):>6} {f(ps, 'd'):>9} {f(r.get('build_s')):>8} "
               f"{f(ps / r['build_s'] if ps else None, '.0f'):>7} {f(r.get('build_peak_mb', 0) / 1024, '.2f'):>8} "
               f"{f(r.get('disk_mb')):>8}  {r.get('build_failed', '')}")
-    print(f"\nServing: one process, {n_queries} mixed queries (ms; RSS in MB)")
-    print(f"{'size':>6} {'index':>5} {'load s':>6} {'RSS':>6} {'answer p50':>10} {'p95':>6} {'p99':>6} "
-          f"{'search p50':>10} {'p95':>6} {'p99':>6} {'recall@10':>9} {'hyb top10':>9}")
+    print(f"\nServing: one process, {n_queries} mixed queries (ms; MB: peak RSS, and at the end its anonymous "
+          "part and its part in mapped files)")
+    print(f"{'size':>6} {'index':>5} {'load s':>6} {'RSS':>6} {'anon':>6} {'file':>6} {'answer p50':>10} {'p95':>6} "
+          f"{'p99':>6} {'search p50':>10} {'p95':>6} {'p99':>6} {'recall@10':>9} {'hyb top10':>9}")
     for r in results:
         if "answer" not in r:
             print(f"{human(r['size']):>6}  not measured: {r.get('build_failed') or r.get('serve_failed')}")
@@ -409,7 +441,8 @@ def print_report(results: list[dict], n_queries: int) -> None:
         s = r.get("serve", {})
         a, se = r["answer"], r["search"]
         print(f"{human(r['size']):>6} {r['faiss_index']['type']:>5} {f(s.get('load_s')):>6} "
-              f"{f(s.get('hwm_mb'), '.0f'):>6} {a['p50']:>10.1f} {a['p95']:>6.1f} {a['p99']:>6.1f} "
+              f"{f(s.get('hwm_mb'), '.0f'):>6} {f(s.get('anon_mb'), '.0f'):>6} {f(s.get('file_mb'), '.0f'):>6} "
+              f"{a['p50']:>10.1f} {a['p95']:>6.1f} {a['p99']:>6.1f} "
               f"{se['p50']:>10.1f} {se['p95']:>6.1f} {se['p99']:>6.1f} {r['dense_recall@10']:>9.3f} "
               f"{r['hybrid_top10_overlap']:>9.3f}")
     print("\nSide by side (ms; ratio = project / baseline, >1 means the project is slower)")
@@ -474,8 +507,8 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=1000, help="mixed queries per size (default 1000)")
     ap.add_argument("--faiss-index", default="auto", choices=["auto", "flat", "hnsw", "ivf"])
     ap.add_argument("--sweep-from", type=int, default=100_000, help="efSearch/nprobe sweep from this size")
-    ap.add_argument("--build-timeout", type=float, default=1500, help="seconds per child process")
-    ap.add_argument("--build-max-gb", type=float, default=18, help="RSS at which a child is stopped")
+    ap.add_argument("--build-timeout", type=float, default=3600, help="seconds per child process")
+    ap.add_argument("--build-max-gb", type=float, default=20, help="RSS at which a child is stopped")
     ap.add_argument("--workdir", type=Path, help="keep corpora and indexes here (default: a temporary folder)")
     ap.add_argument("--reuse", action="store_true", help="with --workdir: serve indexes an earlier run built there")
     ap.add_argument("--json", type=Path, help="write the results here")

@@ -98,11 +98,11 @@ class FaissConfig:
 
     index: str = "auto"  # auto | flat | hnsw | ivf; auto: flat up to flat_max passages, then hnsw
     flat_max: int = 50_000
-    hnsw_m: int = 32
-    hnsw_ef_search: int = 64
+    hnsw_m: int = 16
+    hnsw_ef_search: int = 256
     hnsw_ef_construction: int = 80
     ivf_nlist: int = 0  # 0: about 4 * sqrt(passages)
-    ivf_nprobe: int = 16
+    ivf_nprobe: int = 256
 
 
 @dataclass

@@ -30,6 +30,10 @@ K1, B = 1.5, 0.75
 SINGULAR_POWER = 0.25
 SVD_POWER_ITERATIONS = 2  # more changed nothing measurable on UIT-ViQuAD
 MIN_RANK_TO_DROP_FIRST = 16  # below that the first component still tells passages apart (measured)
+# Larger corpora train on a deterministic sample of this many passages (the SVD of the full passage ×
+# token matrix needs ~26 GB at a million passages); every passage is then encoded with the result.
+TRAIN_SAMPLE = 100_000
+ENCODE_BATCH = 20_000
 
 
 class EmbeddingError(Exception):
@@ -148,13 +152,16 @@ def word_vectors(
     return weights, rank
 
 
-def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: int = 0) -> np.ndarray:
+def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: int = 0,
+                        sample: int = TRAIN_SAMPLE) -> np.ndarray:
     """Build, offline and from `texts` alone, a sentence-transformers folder holding a StaticEmbedding.
 
     `SentenceTransformer(str(out_dir))` loads it like any other model. Its vectors always have `dim`
     dimensions (zero-padded when the corpus supports fewer); builtin_model.json records the real rank.
-    Returns the L2-normalised vectors of `texts` themselves: the same values the saved model's encode
-    gives (a static model mean-pools token vectors, here counts @ weights), without tokenizing twice.
+    Above `sample` passages the model is trained on a deterministic sample of them (words seen only
+    outside the sample get no vector).
+    Returns the L2-normalised vectors of all `texts`: the same values the saved model's encode gives
+    (a static model mean-pools token vectors, here counts @ weights), without loading it back.
     """
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import StaticEmbedding
@@ -162,23 +169,40 @@ def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: i
     if not texts:
         raise EmbeddingError("builtin embedding model: no passages to learn from")
     out_dir = Path(out_dir)
-    tokenizer = train_tokenizer(texts)
-    counts = token_counts(tokenizer, texts)
+    if len(texts) > sample:
+        rows = np.sort(np.random.default_rng(seed).choice(len(texts), sample, replace=False))
+        training = [texts[i] for i in rows]
+    else:
+        training = texts
+    tokenizer = train_tokenizer(training)
+    counts = token_counts(tokenizer, training)
     weights, rank = word_vectors(counts, dim, seed, ignored=silent_tokens(tokenizer))
     model = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_weights=weights)], device="cpu")
     model.save(str(out_dir), create_model_card=False)
     about = {
         "recipe": "lsa-bm25",
-        "passages": len(texts),
+        "passages": len(training),
+        "corpus_passages": len(texts),
         "vocabulary": tokenizer.get_vocab_size(),
         "dim": dim,
         "rank": rank,
         "seed": seed,
     }
     (out_dir / BUILTIN_INFO_FILE).write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")
-    log.info("builtin embedding model: %d passages, %d tokens, rank %d of %d", len(texts),
-             tokenizer.get_vocab_size(), rank, dim)
-    vectors = np.asarray(counts @ weights, dtype=np.float32)
+    log.info("builtin embedding model: trained on %d of %d passages, %d tokens, rank %d of %d", len(training),
+             len(texts), tokenizer.get_vocab_size(), rank, dim)
+    if training is texts:
+        return _unit_rows(np.asarray(counts @ weights, dtype=np.float32))
+    del counts, training
+    vectors = np.empty((len(texts), dim), dtype=np.float32)
+    for start in range(0, len(texts), ENCODE_BATCH):
+        batch = texts[start:start + ENCODE_BATCH]
+        vectors[start:start + len(batch)] = _unit_rows(np.asarray(token_counts(tokenizer, batch) @ weights,
+                                                                  dtype=np.float32))
+    return vectors
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms > 0, norms, 1.0)
 

@@ -3,7 +3,9 @@
 Layout of the index folder:
     CURRENT                 name of the version being served (replaced atomically)
     versions/<version>/     one complete, verified version: manifest.json, documents.jsonl,
-                            passages.jsonl, lexical_accented/, lexical_folded/, df.json, dense.faiss, model/
+                            passages.jsonl, store.npz, numbers.json (bot/store.py), lexical_accented/,
+                            lexical_folded/ (bm25s), dense.faiss + vectors.f32 (bot/dense.py), model/,
+                            passage_hashes.txt, understanding.json
     versions/.building-*    a build in progress (ignored by readers, removed by the next build)
     .lock                   held while a build runs
 """
@@ -39,7 +41,7 @@ ADMIN_LISTS = "_understanding.yaml"  # in knowledge/: admins' abbreviations and 
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: passages and documents read from disk on demand (bot/store.py)
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 
@@ -192,17 +194,6 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
         if not loaded.documents:
             reasons = "; ".join(f"{f.path}: {f.reason}" for f in loaded.failures[:5]) or "the folder is empty"
             raise BuildError(f"nothing to index in {config.knowledge.dir} ({reasons})")
-        docs = loaded.documents
-        passages: list[Passage] = []
-        for doc in tqdm(docs, desc="chunking", unit="doc", disable=not show_progress, leave=False):
-            passages.extend(chunk_document(doc, min_words=config.chunking.min_words,
-                                           max_words=config.chunking.max_words))
-        say(f"{len(docs)} documents, {len(passages)} passages, {len(loaded.failures)} failed")
-        now = {d.doc_id: _doc_hash(d) for d in docs}
-        # the passages hold the text from here on: keep one copy of it in memory, not two
-        docs = [dataclasses.replace(d, text="") for d in docs]
-        del loaded.documents[:]
-
         previous = _previous_manifest(root)
         version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         vroot = versions_dir(root)
@@ -212,8 +203,8 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
             for stale in vroot.glob(".building-*"):
                 shutil.rmtree(stale, ignore_errors=True)
             tmp.mkdir()
-            report = _write_version(config, tmp, version, docs, now, passages, loaded.failures, say,
-                                    show_progress, None if full else previous)
+            report, now = _write_version(config, tmp, version, loaded.documents, loaded.failures, say,
+                                         show_progress, None if full else previous)
             _verify(config, tmp)
             os.replace(tmp, vroot / version)
             _fsync_path(vroot)
@@ -248,29 +239,45 @@ def _passage_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def _write_version(config: Config, out: Path, version: str, docs: list[Document], doc_hashes: dict[str, str],
-                   passages: list[Passage], failures: list[Failure], say: Progress,
-                   show_progress: bool, previous: tuple[Path, dict] | None) -> IndexReport:
-    import faiss
+# passages tokenized at a time: their token lists become integer ids before the next chunk
+TOKEN_CHUNK = 4096
+
+
+def _write_version(config: Config, out: Path, version: str, docs: list[Document], failures: list[Failure],
+                   say: Progress, show_progress: bool, previous: tuple[Path, dict] | None
+                   ) -> tuple[IndexReport, dict[str, str]]:
+    """Write a complete version into `out`; returns its summary and the documents' content hashes.
+
+    Documents are chunked and written one by one, their texts released as they go (`docs` is emptied):
+    what stays in memory for the whole build is each passage's index text, and the lexical index as
+    integer ids.
+    """
+    import faiss  # noqa: F401  (imported before the model thread starts)
 
     from bot.embedding import Embedder, build_builtin_model
-    from bot.lexical import LexicalIndex
+    from bot.lexical import LexicalBuilder, LexicalIndex
+    from bot.store import StoreWriter
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
 
-    by_id = {d.doc_id: d for d in docs}
-    texts = [index_text(by_id[p.doc_id], p) for p in passages]
+    writer = StoreWriter(out)
+    texts: list[str] = []
+    doc_hashes: dict[str, str] = {}
+    n_docs = len(docs)
+    try:
+        for i in tqdm(range(n_docs), desc="chunking", unit="doc", disable=not show_progress, leave=False):
+            doc, docs[i] = docs[i], None  # the passages hold the text from here on
+            doc_hashes[doc.doc_id] = _doc_hash(doc)
+            passages = chunk_document(doc, min_words=config.chunking.min_words,
+                                      max_words=config.chunking.max_words)
+            doc = dataclasses.replace(doc, text="")
+            writer.add(doc, passages)
+            texts.extend(index_text(doc, p) for p in passages)
+    finally:
+        writer.close()
+    del docs[:]
+    say(f"{n_docs} documents, {len(texts)} passages, {len(failures)} failed")
     hashes = [_passage_hash(t) for t in texts]
-
-    with open(out / "documents.jsonl", "w", encoding="utf-8") as fh:
-        for d in docs:
-            fh.write(json.dumps(dataclasses.asdict(d), ensure_ascii=False) + "\n")
-    with open(out / "passages.jsonl", "w", encoding="utf-8") as fh:
-        for p in passages:
-            fh.write(json.dumps({"passage_id": p.passage_id, "doc_id": p.doc_id, "ordinal": p.ordinal,
-                                 "section": p.section, "text": p.text, "doc_numbers": p.doc_numbers,
-                                 "page": p.page},
-                                ensure_ascii=False) + "\n")
     (out / "passage_hashes.txt").write_text("\n".join(hashes) + "\n", encoding="utf-8")
     # the query-understanding lists this version answers with: built-in plus the admins' file
     try:
@@ -302,8 +309,8 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
                 reason = "the current version has no passage hashes"
             new = sum(1 for h in hashes if h not in reuse)
             untrained = int(prev.get("untrained_passages", 0)) + new
-            if not reason and emb.model == "builtin" and untrained > RETRAIN_SHARE * len(passages):
-                reason = (f"builtin model retrained: {untrained} of {len(passages)} passages were not "
+            if not reason and emb.model == "builtin" and untrained > RETRAIN_SHARE * len(texts):
+                reason = (f"builtin model retrained: {untrained} of {len(texts)} passages were not "
                           f"seen when it was trained (more than {RETRAIN_SHARE:.0%})")
     if reason:
         reuse, untrained = {}, 0
@@ -315,27 +322,28 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         if reuse:
             shutil.copytree(previous[0] / "model", model_dir)
         else:
-            say(f"Training the builtin embedding model on {len(texts)} passages")
+            from bot.embedding import TRAIN_SAMPLE
+
+            say(f"Training the builtin embedding model on {min(len(texts), TRAIN_SAMPLE)} of {len(texts)} passages")
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="builtin-model")
             training = pool.submit(build_builtin_model, texts, model_dir, dim=emb.dim)
             pool.shutdown(wait=False)
 
     try:
         say("Building the lexical index")
-        pair_strings: dict[tuple[str, str], str] = {}
-        streams = [vietnamese.search_token_streams(t, pair_strings)
-                   for t in tqdm(texts, desc="tokens", unit="passage", disable=not show_progress, leave=False)]
-        del pair_strings
-        for folded in (False, True):
-            bm25 = LexicalIndex()
-            bm25.index([pair[folded] for pair in streams], show_progress=False)
-            bm25.save(str(out / ("lexical_folded" if folded else "lexical_accented")))
+        builders = (LexicalBuilder(), LexicalBuilder())  # accented, folded
+        streams: list = []
+        for start in tqdm(range(0, len(texts), TOKEN_CHUNK), desc="tokens", unit="chunk",
+                          disable=not show_progress, leave=False):
+            streams = [vietnamese.search_token_streams(t) for t in texts[start:start + TOKEN_CHUNK]]
+            builders[0].add([pair[0] for pair in streams])
+            builders[1].add([pair[1] for pair in streams])
         del streams
-        # document frequency of each folded token (relevance weights): its posting-list length
-        postings = np.diff(bm25.scores["indptr"])
-        df = {token: int(postings[i]) for token, i in bm25.vocab_dict.items() if i < len(postings) and postings[i]}
-        (out / "df.json").write_text(json.dumps({"n": len(passages), "df": df}, ensure_ascii=False),
-                                     encoding="utf-8")
+        for folded in (False, True):
+            bm25 = LexicalIndex.from_builder(builders[folded])
+            bm25.save(str(out / ("lexical_folded" if folded else "lexical_accented")))
+            del bm25
+        del builders
     finally:
         if training is not None:
             wait([training])  # never leave the thread writing into a folder being removed
@@ -344,25 +352,28 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     trained = training.result() if training is not None else None
     embedder = Embedder.load(emb, model_dir)
     todo = [i for i, h in enumerate(hashes) if h not in reuse]
-    say(f"Embedding {len(todo)} passages ({len(passages) - len(todo)} reused)")
+    say(f"Embedding {len(todo)} passages ({len(texts) - len(todo)} reused)")
     dim = embedder.dim
     if trained is not None:
         vectors, todo_encode = trained, []
     else:
-        vectors, todo_encode = np.zeros((len(passages), dim), dtype=np.float32), todo
+        vectors, todo_encode = np.zeros((len(texts), dim), dtype=np.float32), todo
     if reuse:
-        old_index = faiss.read_index(str(previous[0] / "dense.faiss"))
+        from bot.dense import DenseIndex
+
         pairs = [(i, reuse[h]) for i, h in enumerate(hashes) if h in reuse]
         if pairs:
             new_ids, old_ids = (np.asarray(x, dtype=np.int64) for x in zip(*pairs))
-            vectors[new_ids] = old_index.reconstruct_batch(old_ids)
-        del old_index
+            old_index = DenseIndex.load(previous[0], config.faiss)
+            vectors[new_ids] = old_index.vectors(old_ids)
+            del old_index
     if todo_encode:
         vectors[todo_encode] = embedder.encode_passages([texts[i] for i in todo_encode], show_progress=show_progress)
-    from bot.dense import describe, make_index
+    del texts
+    from bot.dense import DenseIndex
 
-    index = make_index(vectors, config.faiss)  # flat, or approximate above faiss.flat_max
-    faiss.write_index(index, str(out / "dense.faiss"))
+    dense = DenseIndex.build(vectors, config.faiss, out)  # flat, or approximate above faiss.flat_max
+    del vectors
 
     files = {}
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
@@ -374,10 +385,10 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         "model": emb.model,
         "model_settings": emb.settings(),
         "dim": int(dim),
-        "documents": len(docs),
-        "passages": len(passages),
+        "documents": n_docs,
+        "passages": len(hashes),
         "untrained_passages": untrained,
-        "faiss_index": describe(index),
+        "faiss_index": dense,
         "corpus_hash": hashlib.sha256("".join(sorted(doc_hashes.values())).encode()).hexdigest(),
         "doc_hashes": doc_hashes,
         "failed": [dataclasses.asdict(f) for f in failures],
@@ -385,9 +396,9 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     }
     (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     _fsync_tree(out)
-    return IndexReport(version=version, documents=len(docs), passages=len(passages),
-                       embedded_passages=len(todo), reused_passages=len(passages) - len(todo),
-                       rebuilt_reason=reason)
+    return IndexReport(version=version, documents=n_docs, passages=len(hashes),
+                       embedded_passages=len(todo), reused_passages=len(hashes) - len(todo),
+                       rebuilt_reason=reason), doc_hashes
 
 
 def rollback(config: Config) -> str:

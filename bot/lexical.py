@@ -1,49 +1,153 @@
-"""The lexical index: bm25s, with its index construction done in bulk with NumPy.
+"""The lexical index: bm25s, built in bulk with NumPy from a stream of token chunks.
 
-bm25s builds its score matrix document by document in Python (a Counter per document); for the
-Lucene variant used here the same matrix comes out of a few array operations. bm25s documents
-`build_index_from_ids` as the place to override; everything else (saving, loading, scoring) is
-bm25s's own, and an index built here loads as a plain `bm25s.BM25`.
+bm25s builds its score matrix document by document in Python (a Counter per document) from token
+lists held for the whole corpus; at a million passages those lists alone need tens of GB. Here each
+chunk of passages is turned into integer ids at once and reduced to (token, passage, term frequency)
+triples; the score matrix (CSC, passages as rows, exactly bm25s's Lucene scores) is then filled
+chunk by chunk. bm25s documents `build_index_from_ids` as the place to override; everything else
+(saving, loading, memory-mapped loading) is bm25s's own, and an index built here loads as a plain
+`bm25s.BM25`.
 """
 
 from __future__ import annotations
 
 import itertools
+from typing import Iterable, Sequence
 
 import bm25s
 import numpy as np
 
 K1, B = 1.2, 0.75
+_DOC_SHIFT = np.int64(1) << 32  # (passage, token) packed into one int64 for sorting
 
 
 class LexicalIndex(bm25s.BM25):
-    """bm25s.BM25 (method "lucene") whose index is built in bulk."""
+    """bm25s.BM25 (method "lucene") built in bulk; scoring is bm25s's own (np.add.at per posting list)."""
 
-    def __init__(self) -> None:
-        super().__init__(k1=K1, b=B, method="lucene")
+    def __init__(self, **params) -> None:
+        params.setdefault("k1", K1)
+        params.setdefault("b", B)
+        params.setdefault("method", "lucene")
+        super().__init__(**params)
 
     def build_index_from_tokens(self, corpus_tokens, show_progress=True, leave_progress=False):
-        vocab: dict[str, int] = {}
-        ids = [[vocab.setdefault(t, len(vocab)) for t in tokens] for tokens in corpus_tokens]
-        return self.build_index_from_ids(range(len(vocab)), ids), vocab
+        builder = LexicalBuilder()
+        builder.add(corpus_tokens)
+        scores = builder.scores(self.k1, self.b, self.dtype, self.int_dtype)
+        self.nonoccurrence_array = None
+        return scores, builder.vocab
 
     def build_index_from_ids(self, unique_token_ids, corpus_token_ids, show_progress=True,
                              leave_progress=False):
-        n_docs, n_vocab = len(corpus_token_ids), len(unique_token_ids)
-        lengths = np.fromiter((len(ids) for ids in corpus_token_ids), dtype=np.int64, count=n_docs)
-        tokens = np.fromiter(itertools.chain.from_iterable(corpus_token_ids), dtype=np.int64,
-                             count=int(lengths.sum()))
-        docs = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-        # one entry per (token, document) with its term frequency, sorted by token then document:
-        # exactly the order of a CSC matrix with documents as rows
-        pairs, tf = np.unique(tokens * n_docs + docs, return_counts=True)
-        token, doc = pairs // n_docs, pairs % n_docs
-        df = np.bincount(token, minlength=n_vocab)
-        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+        builder = LexicalBuilder()
+        builder.add_ids(corpus_token_ids)
+        self.nonoccurrence_array = None
+        return builder.scores(self.k1, self.b, self.dtype, self.int_dtype, vocabulary=len(unique_token_ids))
+
+    @classmethod
+    def from_builder(cls, builder: "LexicalBuilder") -> "LexicalIndex":
+        index = cls()
+        index.scores = builder.scores(index.k1, index.b, index.dtype, index.int_dtype)
+        index.vocab_dict = builder.vocab
+        index.unique_token_ids_set = None  # only bm25s.retrieve() on token ids needs it
+        index.nonoccurrence_array = None
+        return index
+
+    @classmethod
+    def load(cls, save_dir, *args, **kwargs) -> "LexicalIndex":
+        """bm25s's loading; with mmap=True the postings stay on disk but the small array of where
+        each token's postings start is read into memory (indexing a memmap element by element is slow)."""
+        index = super().load(save_dir, *args, **kwargs)
+        index.scores["indptr"] = np.array(index.scores["indptr"])
+        for key in ("data", "indices"):  # plain views of the mapping: slicing a np.memmap costs more
+            index.scores[key] = np.asarray(index.scores[key])
+        return index
+
+    def document_frequency(self, token: str) -> int:
+        """Passages containing `token` (the length of its posting list); 0 when unknown."""
+        i = self.vocab_dict.get(token)
+        if i is None:
+            return 0
+        indptr = self.scores["indptr"]
+        return int(indptr[i + 1] - indptr[i])
+
+
+class LexicalBuilder:
+    """Accumulates passages' tokens as compact (token id, term frequency) runs; then the score matrix.
+
+    Memory: 6 bytes per distinct token of a passage, instead of a Python string pointer per token
+    occurrence plus the lists holding them. Token ids follow the order tokens were first seen in
+    (within a chunk, set order): ids differ between builds, scores do not.
+    """
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self._tokens: list[np.ndarray] = []  # per chunk: distinct token ids, grouped by passage
+        self._tf: list[np.ndarray] = []  # their term frequencies (uint16: a passage is a few hundred words)
+        self._distinct: list[np.ndarray] = []  # per chunk: distinct tokens per passage
+        self._lengths: list[np.ndarray] = []  # per chunk: tokens per passage
+        self.passages = 0
+
+    def add(self, chunk: Sequence[Sequence[str]]) -> None:
+        """Add passages given as token lists (one chunk: a few thousand passages at a time)."""
+        vocab = self.vocab
+        flat = list(itertools.chain.from_iterable(chunk))
+        for token in set(flat).difference(vocab):  # new tokens get the next ids, in first-seen order
+            vocab[token] = len(vocab)
+        lengths = np.fromiter((len(tokens) for tokens in chunk), dtype=np.int64, count=len(chunk))
+        self._add(np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat)), lengths)
+
+    def add_ids(self, ids: Sequence[Sequence[int]]) -> None:
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        self._add(np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum())),
+                  lengths)
+
+    def _add(self, flat: np.ndarray, lengths: np.ndarray) -> None:
+        n = lengths.size
+        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        packed, tf = np.unique(rows * _DOC_SHIFT + flat, return_counts=True)  # by passage, then token
+        self._tokens.append((packed & (_DOC_SHIFT - 1)).astype(np.int32))
+        self._tf.append(np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16))
+        self._distinct.append(np.bincount((packed >> 32).astype(np.int64), minlength=n).astype(np.int32))
+        self._lengths.append(lengths.astype(np.int32))
+        self.passages += n
+
+    def scores(self, k1: float, b: float, dtype="float32", int_dtype="int32",
+               vocabulary: int | None = None) -> dict:
+        """The CSC score matrix bm25s stores: per token, the passages containing it and their scores.
+
+        Drops the accumulated chunks as it goes (call once).
+        """
+        n_docs = self.passages
+        n_vocab = max(vocabulary or 0, len(self.vocab),
+                      max((int(t.max()) + 1 for t in self._tokens if t.size), default=0))
+        df = np.zeros(n_vocab, dtype=np.int64)
+        for tokens in self._tokens:
+            df += np.bincount(tokens, minlength=n_vocab)
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int32)
         avg = float(lengths.mean()) if n_docs else 1.0
-        norm = self.k1 * ((1.0 - self.b) + self.b * lengths[doc] / avg)
-        data = (idf[token] * tf / (norm + tf)).astype(self.dtype)
+        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
         indptr = np.zeros(n_vocab + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        self.nonoccurrence_array = None
-        return {"data": data, "indices": doc.astype(self.int_dtype), "indptr": indptr, "num_docs": n_docs}
+        data = np.empty(int(indptr[-1]), dtype=dtype)
+        indices = np.empty(int(indptr[-1]), dtype=int_dtype)
+        fill = indptr[:-1].copy()  # next free slot of each token's posting list
+        base = 0
+        while self._tokens:
+            tokens, tf, distinct = self._tokens.pop(0), self._tf.pop(0), self._distinct.pop(0)
+            n = distinct.size
+            docs = np.repeat(np.arange(base, base + n, dtype=np.int64), distinct)
+            order = np.argsort(tokens, kind="stable")  # by token, passages still in order
+            tokens, docs, tf = tokens[order], docs[order], tf[order].astype(np.float64)
+            del order
+            norm = k1 * ((1.0 - b) + b * lengths[docs] / avg)
+            values = (idf[tokens] * tf / (norm + tf)).astype(dtype)
+            first, counts = np.unique(tokens, return_index=True, return_counts=True)[1:]
+            rank = np.arange(tokens.size, dtype=np.int64) - np.repeat(first, counts)
+            slots = fill[tokens] + rank
+            data[slots] = values
+            indices[slots] = docs
+            np.add.at(fill, tokens[first], counts)
+            base += n
+        self._lengths.clear()
+        return {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}

@@ -13,7 +13,8 @@ import numpy as np
 from bot import docnumbers, vietnamese
 from bot.config import Config
 from bot.index import FORMAT_VERSION, MANIFEST, IndexUnavailable, file_digest, index_text
-from bot.models import Document, Passage
+from bot.dense import DenseIndex
+from bot.store import Store
 from bot.understanding import QueryUnderstanding, added_tokens
 
 log = logging.getLogger(__name__)
@@ -51,56 +52,65 @@ class QueryTerms:
         return bool(self.rewritten) and self.rewritten != self.normalized
 
 
+def top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest values (in no order); exactly `np.argpartition`'s choice up to ties.
+
+    A full partition of a million scores takes ~15 ms. Instead, a threshold is read off a strided
+    sample (a value that, going by the sample, about 4k values reach), only the values reaching it
+    are partitioned, and the full partition is the fallback when fewer than k do.
+    """
+    n = values.size
+    if k >= n:
+        return np.arange(n)
+    stride = n // (k * 200)
+    if stride >= 4:
+        sample = values[::stride]
+        j = min(sample.size, 4 * (k * sample.size) // n + 8)
+        threshold = np.partition(sample, sample.size - j)[sample.size - j]
+        above = np.flatnonzero(values >= threshold)
+        if above.size >= k:
+            return above[np.argpartition(-values[above], k - 1)[:k]]
+    return np.argpartition(-values, k - 1)[:k]
+
+
 class Retriever:
     """A loaded, read-only index version. Thread-safe for concurrent searches."""
 
-    def __init__(self, folder: Path, manifest: dict, documents: dict[str, Document],
-                 passages: list[Passage], lexical_accented, lexical_folded, df: dict[str, int],
-                 dense_index, embedder, config: Config, understanding: QueryUnderstanding | None = None):
+    def __init__(self, folder: Path, manifest: dict, store: Store, lexical_accented, lexical_folded,
+                 dense_index: DenseIndex, embedder, config: Config,
+                 understanding: QueryUnderstanding | None = None):
         self.folder = folder
         self.manifest = manifest
         self.version = manifest["version"]
-        self.documents = documents
-        self.passages = passages
+        self.store = store
+        self.documents = store.documents  # doc_id -> Document, read from disk on demand
+        self.passages = store.passages  # position -> Passage, read from disk on demand
+        self.doc_passages = store.doc_passages  # doc_id -> range of positions
+        self.by_passage_id = store.passage_ids  # .get(passage_id) -> position
         self._lex_acc = lexical_accented
         self._lex_fold = lexical_folded
-        self._df = df
         self._dense = dense_index
         self.embedder = embedder
         self.config = config
         self.understanding = understanding or QueryUnderstanding.load()
-        self.size = len(passages)
+        self.size = len(self.passages)
         self._token_cache: dict[int, frozenset[str]] = {}  # passage -> folded tokens (relevance)
-        # document-number keys -> the documents carrying them / the passages mentioning them
-        self.doc_keys: dict[str, list[str]] = {}
-        self.number_names: dict[str, str] = {}  # key -> canonical number to show
-        for doc in documents.values():
-            key = docnumbers.doc_key(doc.doc_number) if doc.doc_number else None
-            if key:
-                self.doc_keys.setdefault(key, []).append(doc.doc_id)
-                self.number_names[key] = doc.doc_number
-        self.doc_passages: dict[str, list[int]] = {}
-        for i, p in enumerate(passages):
-            self.doc_passages.setdefault(p.doc_id, []).append(i)
-        self.mentions: dict[str, list[int]] = {}
-        for i, p in enumerate(passages):
-            for number in p.doc_numbers:
-                key = docnumbers.doc_key(number)
-                if key:
-                    self.mentions.setdefault(key, []).append(i)
-                    self.number_names.setdefault(key, number)
-        self.by_passage_id = {p.passage_id: i for i, p in enumerate(passages)}
+        self._idf_cache: dict[str, float] = {}  # folded token -> idf (relevance weights)
+        # document-number keys -> the documents carrying them / the passages mentioning them (sorted)
+        self.doc_keys: dict[str, list[str]] = store.doc_keys
+        self.number_names: dict[str, str] = store.number_names  # key -> canonical number to show
+        self.mentions: dict[str, np.ndarray] = store.mentions
         self._most_cited: list[str] | None = None
 
     # -------------------------------------------------------------- loading
 
     @classmethod
     def load(cls, folder: Path, config: Config, *, verify_files: bool = True) -> "Retriever":
-        import bm25s
         import faiss
 
-        from bot.dense import configure_for_search
         from bot.embedding import Embedder, EmbeddingError
+        from bot.lexical import LexicalIndex
+        from bot.store import open_store
 
         folder = Path(folder)
         try:
@@ -126,25 +136,15 @@ class Retriever:
                 if path.stat().st_size != meta["size"] or file_digest(path) != meta["sha256"]:
                     raise IndexUnavailable(f"index file {path} is truncated or corrupted; "
                                            "run `directive-bot index` to rebuild")
+        # the per-document content hashes are for the next build (a million at 1M documents): not kept
+        manifest.pop("doc_hashes", None)
         try:
-            documents = {}
-            with open(folder / "documents.jsonl", encoding="utf-8") as fh:
-                for line in fh:
-                    data = json.loads(line)
-                    data["page_starts"] = tuple(data.get("page_starts", ()))
-                    d = Document(**data)
-                    documents[d.doc_id] = d
-            passages = []
-            with open(folder / "passages.jsonl", encoding="utf-8") as fh:
-                for line in fh:
-                    data = json.loads(line)
-                    data["doc_numbers"] = tuple(data.get("doc_numbers", ()))
-                    passages.append(Passage(**data))
-            lex_acc = bm25s.BM25.load(str(folder / "lexical_accented"))
-            lex_fold = bm25s.BM25.load(str(folder / "lexical_folded"))
-            df_data = json.loads((folder / "df.json").read_text(encoding="utf-8"))
-            dense = faiss.read_index(str(folder / "dense.faiss"))
-            configure_for_search(dense, config.faiss)  # efSearch / nprobe are not all stored
+            store = open_store(folder)
+            # the score matrices stay on disk, memory-mapped: only the posting lists questions touch
+            # are read (and cached by the kernel, shared between processes serving the same version)
+            lex_acc = LexicalIndex.load(str(folder / "lexical_accented"), mmap=True)
+            lex_fold = LexicalIndex.load(str(folder / "lexical_folded"), mmap=True)
+            dense = DenseIndex.load(folder, config.faiss)
             understanding_file = folder / "understanding.json"
             understanding = (QueryUnderstanding.from_dict(json.loads(understanding_file.read_text(encoding="utf-8")))
                              if understanding_file.exists() else None)
@@ -152,9 +152,9 @@ class Retriever:
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise IndexUnavailable(f"index in {folder} cannot be read ({type(exc).__name__}: {exc}); "
                                    "run `directive-bot index` to rebuild") from None
-        if dense.ntotal != len(passages) or dense.d != manifest.get("dim"):
+        if dense.ntotal != len(store.passages) or dense.d != manifest.get("dim"):
             raise IndexUnavailable(f"index in {folder} is inconsistent (vectors {dense.ntotal}, "
-                                   f"passages {len(passages)}); run `directive-bot index`")
+                                   f"passages {len(store.passages)}); run `directive-bot index`")
         try:
             embedder = Embedder.load(want, folder / "model")
         except EmbeddingError as exc:
@@ -162,8 +162,7 @@ class Retriever:
         if embedder.dim != dense.d:
             raise IndexUnavailable(f"embedding model gives dimension {embedder.dim}, the index has {dense.d}; "
                                    "run `directive-bot index` to rebuild")
-        return cls(folder, manifest, documents, passages, lex_acc, lex_fold, df_data["df"],
-                   dense, embedder, config, understanding)
+        return cls(folder, manifest, store, lex_acc, lex_fold, dense, embedder, config, understanding)
 
     # -------------------------------------------------------------- query analysis
 
@@ -214,10 +213,18 @@ class Retriever:
         unigram = self._share(words, have)
         return (unigram + (self._share(pairs, have) if pairs else unigram)) / 2
 
+    def _token_idf(self, token: str) -> float:
+        weight = self._idf_cache.get(token)
+        if weight is None:
+            if len(self._idf_cache) > 100_000:
+                self._idf_cache.clear()
+            weight = self._idf_cache[token] = self._idf(self._lex_fold.document_frequency(token))
+        return weight
+
     def _share(self, tokens: list[str], have: frozenset[str]) -> float:
         total = matched = 0.0
         for t in tokens:
-            weight = self._idf(self._df.get(t, 0))
+            weight = self._token_idf(t)
             total += weight
             if t in have:
                 matched += weight
@@ -228,15 +235,24 @@ class Retriever:
         if cached is None:
             p = self.passages[idx]
             cached = frozenset(vietnamese.search_tokens(index_text(self.documents[p.doc_id], p), folded=True))
-            if len(self._token_cache) > 50_000:
+            if len(self._token_cache) > 4096:  # a few KB each: keep it small
                 self._token_cache.clear()
             self._token_cache[idx] = cached
         return cached
 
+    def mentions_number(self, key: str, idx: int) -> bool:
+        """Whether passage `idx` mentions the document number `key`."""
+        cited = self.mentions.get(key)
+        if cited is None or cited.size == 0:
+            return False
+        j = int(np.searchsorted(cited, idx))
+        return j < cited.size and int(cited[j]) == idx
+
     def most_cited(self, n: int) -> list[str]:
         """Keys of the document numbers cited by the most documents (suggestions for users)."""
         if self._most_cited is None:
-            counts = {k: len({self.passages[i].doc_id for i in v}) for k, v in self.mentions.items()}
+            docs = self.store.passage_docs
+            counts = {k: int(np.unique(docs[v]).size) for k, v in self.mentions.items()}
             self._most_cited = sorted(counts, key=lambda k: (-counts[k], k))
         return self._most_cited[:n]
 
@@ -248,11 +264,11 @@ class Retriever:
         for key in keys:
             own = [i for d in self.doc_keys.get(key, ()) for i in self.doc_passages.get(d, ())]
             cited = self.mentions.get(key, ())
-            if not own and not cited:
+            if not own and not len(cited):
                 continue
             if boost is None:
                 boost = np.zeros(self.size, dtype=np.float32)
-            if cited:
+            if len(cited):
                 idx = np.asarray(cited, dtype=np.int64)
                 boost[idx] = np.maximum(boost[idx], value)
             if own:
@@ -293,14 +309,13 @@ class Retriever:
         boost = self._boost(terms.doc_keys, rc.doc_number_boost) if terms.doc_keys else None
         if lex_n is not None or boost is not None:
             prior = (wl * lex_n if lex_n is not None else 0.0) + (boost if boost is not None else 0.0)
-            top = np.argpartition(-prior, k - 1)[:k] if k < n else np.arange(n)
+            top = top_k(prior, k)
             pools.append(top[prior[top] > 0])
         qvec = None
         if wd > 0:
             qvec = self.embedder.encode_queries([terms.normalized])
             if float(np.abs(qvec).sum()) > 0:
-                _scores, ids = self._dense.search(qvec, k)
-                pools.append(ids[0][ids[0] >= 0])
+                pools.append(self._dense.search(qvec, k))
             else:
                 qvec = None
         if not pools:
@@ -311,7 +326,7 @@ class Retriever:
         lex_c = lex_n[cand] if lex_n is not None else np.zeros(cand.size, dtype=np.float32)
         dense_c = np.zeros(cand.size, dtype=np.float32)
         if qvec is not None:
-            dots = self._dense.reconstruct_batch(cand) @ qvec[0]
+            dots = self._dense.vectors(cand) @ qvec[0]
             dmax = float(dots.max())
             if dmax > 0:
                 dense_c = np.clip(dots, 0.0, None) / dmax
@@ -322,9 +337,10 @@ class Retriever:
                   for j in order)
         cap = max_per_document if max_per_document is not None else rc.max_per_document
         out: list[Scored] = []
-        per_doc: dict[str, int] = {}
+        per_doc: dict[int, int] = {}
+        passage_docs = self.store.passage_docs
         for s in ranked:
-            doc_id = self.passages[s.idx].doc_id
+            doc_id = int(passage_docs[s.idx])
             if per_doc.get(doc_id, 0) >= cap:
                 continue
             per_doc[doc_id] = per_doc.get(doc_id, 0) + 1

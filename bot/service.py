@@ -205,12 +205,11 @@ class AnswerService:
         own = [_reference(r.documents[d]) for d in own_docs]
         if ranked is None:
             ranked = r.search(terms, limit=10)
-        mention_ids = set(r.mentions.get(key, ()))
         seen: set[str] = set()
         mentions = []
         for s in ranked:
             doc_id = r.passages[s.idx].doc_id
-            if s.idx in mention_ids and doc_id not in own_docs and doc_id not in seen:
+            if r.mentions_number(key, s.idx) and doc_id not in own_docs and doc_id not in seen:
                 seen.add(doc_id)
                 mentions.append(self._hit(r, s, terms))
                 if len(mentions) == 5:

@@ -288,3 +288,15 @@ def test_index_built_with_a_local_transformer_model_answers_and_switching_back_r
     again = build_index(builtin)
     assert "embedding settings changed" in again.rebuilt_reason
     assert AnswerService(builtin, build_if_missing=False).info().dim == builtin.embedding.dim
+
+
+def test_a_corpus_larger_than_the_sample_trains_on_part_and_encodes_all(tmp_path):
+    texts = [f"{p} (bản {i})" for i in range(3) for p in PASSAGES]
+    path = tmp_path / "sampled"
+    vectors = build_builtin_model(texts, path, dim=32, seed=0, sample=len(PASSAGES))
+    about = json.loads((path / "builtin_model.json").read_text(encoding="utf-8"))
+    assert about["passages"] == len(PASSAGES) and about["corpus_passages"] == len(texts)
+    assert vectors.shape == (len(texts), 32)
+    again = Embedder.load(EmbeddingConfig(model="builtin", dim=32), path).encode_passages(texts)
+    assert np.allclose(vectors, again, atol=1e-5)  # what the saved model gives, for every passage
+    assert np.count_nonzero(np.linalg.norm(vectors, axis=1)) == len(texts)

@@ -304,21 +304,30 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
     if len(question) > limit:
         question = question[:limit]
         notes.append(messages.TG_QUESTION_CUT.format(limit=limit))
-    answering = asyncio.ensure_future(asyncio.to_thread(deps.service.answer, question))
+    # one trip to a worker thread: answer, log and render there, the event loop only sends
+    answering = asyncio.get_running_loop().run_in_executor(
+        None, _answer_logged, deps, question, notes, user.id, chat.id, chat.type)
     done, _pending = await asyncio.wait({answering}, timeout=TYPING_AFTER_SECONDS)
     if not done:  # "typing…" only when the user would otherwise wait: one request less per question
         try:
             await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
         except TelegramError as exc:  # only a courtesy: the answer matters
             log.info("telegram: chat action failed: %s", exc)
-    answer: Answer = await answering
-    question_id = await asyncio.to_thread(
-        deps.querylog.record, channel=CHANNEL, user_id=user.id, chat_id=chat.id, chat_type=chat.type, question=question,
-        found=answer.found, doc_ids=[h.doc_id for h in answer.hits], index_version=answer.index_version)
+    answer, question_id, texts = await answering
     markup = None
     if answer.found and answer.hits:
         markup = _answer_keyboard(deps, answer, question_id, bool(context.bot.supports_inline_queries))
-    await _send(message, render.answer_messages(answer, notes), markup, quote)
+    await _send(message, texts, markup, quote)
+
+
+def _answer_logged(deps: Deps, question: str, notes: list[str], user_id: int, chat_id: int,
+                   chat_type: str) -> tuple[Answer, int, list[str]]:
+    """In a worker thread: the answer, its query-log id and its HTML messages."""
+    answer: Answer = deps.service.answer(question)
+    question_id = deps.querylog.record(
+        channel=CHANNEL, user_id=user_id, chat_id=chat_id, chat_type=chat_type, question=question,
+        found=answer.found, doc_ids=[h.doc_id for h in answer.hits], index_version=answer.index_version)
+    return answer, question_id, render.answer_messages(answer, notes)
 
 
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

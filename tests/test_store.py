@@ -1,0 +1,134 @@
+"""Passages and documents read from disk on demand, and the streamed lexical build (issue 7)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import load_config
+from bot.documents import load_knowledge
+from bot.index import IndexUnavailable, build_index, current_dir
+from bot.search import Retriever
+from bot.store import ARRAYS, PASSAGES, open_store
+
+
+@pytest.fixture(scope="module")
+def folder(built_workspace) -> Path:
+    return current_dir(load_config(built_workspace).index.dir)
+
+
+def test_store_reads_back_every_passage_and_document_of_the_build(built_workspace, folder):
+    cfg = load_config(built_workspace)
+    store = open_store(folder)
+    lines = [json.loads(x) for x in (folder / PASSAGES).read_text(encoding="utf-8").splitlines()]
+    assert len(store.passages) == len(lines) > 8
+    for i, line in enumerate(lines):
+        p = store.passages[i]
+        assert (p.passage_id, p.doc_id, p.text, p.section) == (line["passage_id"], line["doc_id"], line["text"],
+                                                                line["section"])
+        assert store.passage_ids.get(p.passage_id) == i
+        assert i in store.doc_passages[p.doc_id]
+        assert store.documents[p.doc_id].doc_id == p.doc_id
+        assert store.documents.by_row(int(store.passage_docs[i])).doc_id == p.doc_id
+    assert store.passages[-1].passage_id == lines[-1]["passage_id"]
+    loaded = {d.doc_id: d for d in load_knowledge(cfg.knowledge.dir).documents}
+    assert set(store.documents) == set(loaded) and len(store.documents) == len(loaded)
+    for doc in store.documents.values():
+        want = loaded[doc.doc_id]
+        assert (doc.title, doc.doc_number, doc.issuer, doc.issued, doc.source_url) == \
+               (want.title, want.doc_number, want.issuer, want.issued, want.source_url)
+        assert doc.text == ""  # the passages hold the text
+        # a document's passages, in order, are its whole text
+        span = store.doc_passages[doc.doc_id]
+        assert [store.passages[i].ordinal for i in span] == list(range(len(span)))
+
+
+def test_unknown_ids_are_not_found(folder):
+    store = open_store(folder)
+    assert "khong-co" not in store.documents and store.documents.get("khong-co") is None
+    with pytest.raises(KeyError):
+        store.documents["khong-co"]
+    assert store.doc_passages.get("khong-co", ()) == ()
+    first = store.passages[0]
+    for bad in ("khong-co#0", f"{first.doc_id}#999", first.doc_id, f"{first.doc_id}#x", ""):
+        assert store.passage_ids.get(bad) is None
+    with pytest.raises(IndexError):
+        store.passages[len(store.passages)]
+
+
+def test_document_numbers_point_at_their_documents_and_mentions(folder):
+    store = open_store(folder)
+    key = next(k for k, docs in store.doc_keys.items() if docs)
+    for doc_id in store.doc_keys[key]:
+        assert store.documents[doc_id].doc_number == store.number_names[key]
+    for key, cited in store.mentions.items():
+        assert list(cited) == sorted(cited)
+        numbers = {store.number_names[key]}
+        assert all(numbers & set(store.passages[int(i)].doc_numbers) for i in cited)
+
+
+def test_a_store_whose_passages_file_does_not_match_its_offsets_is_refused(workspace):
+    cfg = load_config(workspace)
+    build_index(cfg)
+    folder = current_dir(cfg.index.dir)
+    with open(folder / PASSAGES, "ab") as fh:
+        fh.write(b'{"extra": 1}\n')
+    # caught by the checksums, and without them by the offsets
+    with pytest.raises(IndexUnavailable, match="corrupted"):
+        Retriever.load(folder, cfg)
+    with pytest.raises(IndexUnavailable, match="passages.jsonl"):
+        Retriever.load(folder, cfg, verify_files=False)
+    (folder / ARRAYS).write_bytes(b"not numpy")
+    with pytest.raises(IndexUnavailable, match="cannot be read"):
+        Retriever.load(folder, cfg, verify_files=False)
+
+
+def test_streamed_lexical_build_scores_exactly_like_bm25s_over_chunks():
+    import bm25s
+
+    from bot.lexical import LexicalBuilder, LexicalIndex
+
+    rng = np.random.default_rng(0)
+    corpus = [[f"t{int(x)}" for x in rng.zipf(1.3, size=int(rng.integers(1, 300))) if x < 5000] or ["t1"]
+              for _ in range(2500)]
+    reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    reference.index(corpus, show_progress=False)
+    builder = LexicalBuilder()
+    for start in range(0, len(corpus), 700):  # chunks of uneven size
+        builder.add(corpus[start:start + 700])
+    ours = LexicalIndex.from_builder(builder)
+    for query in (["t1", "t2", "t77"], ["t3000", "t5", "t5"], ["t4999"], ["nothing"]):
+        assert np.allclose(reference.get_scores(query), ours.get_scores(query), atol=1e-5), query
+    for token in ("t1", "t2", "t3000"):
+        assert ours.document_frequency(token) == sum(token in set(doc) for doc in corpus)
+    assert ours.document_frequency("nothing") == 0
+
+
+def test_lexical_index_saved_and_memory_mapped_scores_the_same(tmp_path):
+    from bot.lexical import LexicalBuilder, LexicalIndex
+
+    builder = LexicalBuilder()
+    builder.add([["a", "b", "a"], ["b", "c"], ["c", "c", "d"]])
+    built = LexicalIndex.from_builder(builder)
+    built.save(str(tmp_path / "lex"))
+    mapped = LexicalIndex.load(str(tmp_path / "lex"), mmap=True)
+    assert isinstance(mapped.scores["data"].base, np.memmap)  # on disk, not read into memory
+    for query in (["a"], ["c", "d"], ["b", "zz"]):
+        assert np.allclose(built.get_scores(query), mapped.get_scores(query))
+
+
+@pytest.mark.parametrize("n, k", [(1_000_000, 100), (200_000, 400), (50, 10), (100, 100)])
+def test_top_k_finds_the_k_largest_scores_like_a_full_partition(n, k):
+    from bot.search import top_k
+
+    rng = np.random.default_rng(n + k)
+    for values in (rng.random(n).astype(np.float32), np.zeros(n, dtype=np.float32),
+                   rng.integers(0, 3, n).astype(np.float32), np.arange(n, dtype=np.float32),
+                   np.where(rng.random(n) < 0.001, rng.random(n), 0).astype(np.float32)):
+        got = top_k(values, k)
+        assert got.size == min(k, n) and np.unique(got).size == got.size
+        want = np.sort(values)[::-1][:k]
+        assert np.array_equal(np.sort(values[got])[::-1], want)
