@@ -306,7 +306,7 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
                 DenseIndex.build(exact.vectors_all, dataclasses.replace(cfg.faiss, index=kind), folder)
                 built = time.perf_counter() - t0
                 dense = DenseIndex.load(folder, cfg.faiss)
-            knob, values = (("efSearch", [16, 32, 64, 128]) if kind == "hnsw" else ("nprobe", [4, 16, 64]))
+            knob, values = (("efSearch", [32, 64, 128, 256, 512]) if kind == "hnsw" else ("nprobe", [16, 64, 256]))
             raw = dense.index
             keep = raw.hnsw.efSearch if kind == "hnsw" else raw.nprobe
             for v in values:

@@ -98,7 +98,7 @@ class FaissConfig:
 
     index: str = "auto"  # auto | flat | hnsw | ivf; auto: flat up to flat_max passages, then hnsw
     flat_max: int = 50_000
-    hnsw_m: int = 16
+    hnsw_m: int = 32
     hnsw_ef_search: int = 256
     hnsw_ef_construction: int = 80
     ivf_nlist: int = 0  # 0: about 4 * sqrt(passages)

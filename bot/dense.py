@@ -240,6 +240,8 @@ class DenseIndex:
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= self.ntotal):
             raise IndexError(f"vector ids must be in [0, {self.ntotal}), got {int(ids.min())}..{int(ids.max())}")
+        if self._exact:  # a flat index holds the float vectors in memory already
+            return self._index.reconstruct_batch(ids) if ids.size else np.empty((0, self.d), dtype=np.float32)
         out = np.empty((ids.size, self.d), dtype=np.float32)
         if ids.size == 0:
             return out

@@ -149,6 +149,10 @@ class AnswerService:
         return sorted((_reference(d) for d in r.documents.values()),
                       key=lambda ref: (ref.doc_type, ref.issued or "", ref.title))
 
+    def has_document(self, doc_id: str) -> bool:
+        """Whether the served version holds a document with this id (without listing them all)."""
+        return doc_id in self.retriever.documents
+
     def passage(self, passage_id: str) -> Hit | None:
         r = self.retriever
         idx = r.by_passage_id.get(passage_id)

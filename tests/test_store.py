@@ -107,17 +107,23 @@ def test_streamed_lexical_build_scores_exactly_like_bm25s_over_chunks():
     assert ours.document_frequency("nothing") == 0
 
 
-def test_lexical_index_saved_and_memory_mapped_scores_the_same(tmp_path):
+def test_lexical_index_loaded_from_disk_reads_postings_on_demand_and_scores_the_same(tmp_path):
     from bot.lexical import LexicalBuilder, LexicalIndex
 
     builder = LexicalBuilder()
-    builder.add([["a", "b", "a"], ["b", "c"], ["c", "c", "d"]])
+    builder.add([["a", "b", "a"], ["b", "c"], ["c", "c", "d"], ["e"] * 3])
     built = LexicalIndex.from_builder(builder)
     built.save(str(tmp_path / "lex"))
-    mapped = LexicalIndex.load(str(tmp_path / "lex"), mmap=True)
-    assert isinstance(mapped.scores["data"].base, np.memmap)  # on disk, not read into memory
-    for query in (["a"], ["c", "d"], ["b", "zz"]):
-        assert np.allclose(built.get_scores(query), mapped.get_scores(query))
+    loaded = LexicalIndex.load(str(tmp_path / "lex"))
+    assert "data" not in loaded.scores and "indices" not in loaded.scores  # neither in memory nor mapped
+    for query in (["a"], ["c", "d"], ["b", "zz"], ["e", "a", "e"]):
+        assert np.allclose(built.get_scores(query), loaded.get_scores(query))
+    assert loaded.document_frequency("c") == 2
+    # a postings file that changed under a loaded index is an error, never wrong scores
+    data = next((tmp_path / "lex").glob("data*.npy"))
+    data.write_bytes(data.read_bytes()[:128])  # the .npy header only
+    with pytest.raises(OSError, match="short read"):
+        loaded.get_scores(["e"])
 
 
 @pytest.mark.parametrize("n, k", [(1_000_000, 100), (200_000, 400), (50, 10), (100, 100)])

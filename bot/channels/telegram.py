@@ -653,12 +653,11 @@ def _ids_held_elsewhere(deps: Deps, target: Path, documents: list[Document]) -> 
 
     Replacing the file of the same name is an update, so the ids that file holds now are not a clash.
     """
-    indexed = {ref.doc_id for ref in deps.service.documents()}
     own: set[str] = set()
     if target.is_file():
         current = deps.service.check_document(target, max_file_mb=deps.config.knowledge.max_file_mb)
         own = {d.doc_id for d in current if isinstance(d, Document)}
-    return sorted({d.doc_id for d in documents} & indexed - own)
+    return sorted(d.doc_id for d in documents if d.doc_id not in own and deps.service.has_document(d.doc_id))
 
 
 # ---------------------------------------------------------------- inline mode
