@@ -222,6 +222,7 @@ class Embedder:
         # batches let its tokenizer use every core
         static = math.isinf(model.max_seq_length or 0)
         self._batch_size = max(cfg.batch_size, 1024) if static else cfg.batch_size
+        self._static = _static_parts(model) if not (cfg.query_prefix or cfg.segment_words) else None
 
     @classmethod
     def load(cls, cfg: EmbeddingConfig, builtin_dir: Path) -> Embedder:
@@ -269,7 +270,21 @@ class Embedder:
         return None if value is None or not math.isfinite(value) else int(value)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if self._static is not None:
+            return self._encode_static(texts)
         return self._encode(texts, self._cfg.query_prefix, show_progress=False)
+
+    def _encode_static(self, texts: list[str]) -> np.ndarray:
+        """What a lone StaticEmbedding computes (the mean of its token vectors), without the
+        sentence-transformers/torch call overhead: about 1 ms less per question, most of the encoding."""
+        tokenizer, weights = self._static
+        vectors = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for row, encoding in enumerate(tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+            if encoding.ids:
+                vectors[row] = weights[encoding.ids].mean(axis=0)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        np.divide(vectors, norms, out=vectors, where=norms > 0)
+        return vectors
 
     def encode_passages(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         return self._encode(texts, self._cfg.passage_prefix, show_progress=show_progress)
@@ -291,6 +306,20 @@ class Embedder:
         # a text of unknown words has no direction: it stays zero (and scores 0) rather than NaN
         np.divide(vectors, norms, out=vectors, where=norms > 0)
         return vectors
+
+
+def _static_parts(model):
+    """(tokenizer, token vectors as NumPy) when the model is a lone mean-pooling StaticEmbedding (the
+    builtin model), else None."""
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+
+    modules = list(model)
+    if len(modules) != 1 or not isinstance(modules[0], StaticEmbedding):
+        return None
+    bag = modules[0].embedding
+    if getattr(bag, "mode", "mean") != "mean" or getattr(bag, "padding_idx", None) is not None:
+        return None
+    return modules[0].tokenizer, bag.weight.detach().cpu().numpy()
 
 
 def segment_words(texts: list[str]) -> list[str]:

@@ -300,3 +300,13 @@ def test_a_corpus_larger_than_the_sample_trains_on_part_and_encodes_all(tmp_path
     again = Embedder.load(EmbeddingConfig(model="builtin", dim=32), path).encode_passages(texts)
     assert np.allclose(vectors, again, atol=1e-5)  # what the saved model gives, for every passage
     assert np.count_nonzero(np.linalg.norm(vectors, axis=1)) == len(texts)
+
+
+def test_queries_encoded_without_the_library_call_equal_the_models_own_encoding(builtin):
+    questions = ["chi thi 05 yeu cau gi", "Quy định 37 về những điều đảng viên không được làm", "xyz qqq", "",
+                 PASSAGES[3]]
+    assert builtin._static is not None  # the builtin model takes the direct path
+    direct = builtin.encode_queries(questions)
+    through_library = builtin._encode(questions, "", show_progress=False)
+    assert np.allclose(direct, through_library, atol=1e-6)
+    assert not direct[2].any() and not direct[3].any()  # unknown words, empty text: zero vectors
