@@ -241,6 +241,70 @@ def _passage_hash(text: str) -> str:
 
 # passages tokenized at a time: their token lists become integer ids before the next chunk
 TOKEN_CHUNK = 4096
+LEXICAL_DIRS = ("lexical_accented", "lexical_folded")  # the two token streams of search_token_streams
+REUSED_CHUNK = 65536  # unchanged passages copied from the previous version at a time
+
+
+def tokenizer_version() -> str:
+    """Identifies the tokenization (bot/vietnamese.py): the previous version's tokens are reused only
+    when it is the same."""
+    return hashlib.sha256(Path(vietnamese.__file__).read_bytes()).hexdigest()[:16]
+
+
+def _lexical_reuse(previous: tuple[Path, dict] | None, hashes: list[str]) -> tuple[Path, np.ndarray] | None:
+    """(previous version, its position of each passage or -1) when its lexical runs can be reused."""
+    if previous is None:
+        return None
+    prev_dir, prev = previous
+    if prev.get("format") != FORMAT_VERSION or prev.get("tokenizer") != tokenizer_version():
+        return None
+    from bot.lexical import LENGTHS
+
+    if not all((prev_dir / name / LENGTHS).is_file() for name in LEXICAL_DIRS):
+        return None
+    try:
+        old = (prev_dir / "passage_hashes.txt").read_text(encoding="utf-8").split()
+    except OSError:
+        return None
+    where = {h: i for i, h in enumerate(old)}
+    positions = np.fromiter((where.get(h, -1) for h in hashes), dtype=np.int64, count=len(hashes))
+    return (prev_dir, positions) if (positions >= 0).any() else None
+
+
+def _build_lexical_reusing(out: Path, old: Path, positions: np.ndarray, texts: list[str], stream: int) -> None:
+    """One lexical index: the previous version's runs for unchanged passages, new tokens for the rest."""
+    from bot.lexical import LexicalBuilder, read_runs
+
+    try:
+        vocab, matrix, lengths = read_runs(old)
+    except (OSError, ValueError, KeyError) as exc:
+        raise BuildError(f"cannot reuse the current index's tokens ({exc}); run `directive-bot index --full`") \
+            from None
+    builder = LexicalBuilder(vocab)
+    n, start = len(positions), 0
+    while start < n:
+        reused = positions[start] >= 0
+        end = start + 1
+        limit = min(n, start + (REUSED_CHUNK if reused else TOKEN_CHUNK))
+        while end < limit and (positions[end] >= 0) == reused:
+            end += 1
+        if reused:
+            rows = positions[start:end]
+            part = matrix[rows]
+            builder.add_runs(part.indices, part.data, np.diff(part.indptr), lengths[rows])
+        else:
+            builder.add([vietnamese.search_token_streams(t)[stream] for t in texts[start:end]])
+        start = end
+    del matrix
+    _save_lexical(builder, out)
+
+
+def _save_lexical(builder, out: Path) -> None:
+    from bot.lexical import LENGTHS, LexicalIndex
+
+    bm25 = LexicalIndex.from_builder(builder)
+    bm25.save(str(out))
+    np.save(out / LENGTHS, builder.lengths)
 
 
 def _write_version(config: Config, out: Path, version: str, docs: list[Document], failures: list[Failure],
@@ -331,19 +395,23 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
 
     try:
         say("Building the lexical index")
-        builders = (LexicalBuilder(), LexicalBuilder())  # accented, folded
-        streams: list = []
-        for start in tqdm(range(0, len(texts), TOKEN_CHUNK), desc="tokens", unit="chunk",
-                          disable=not show_progress, leave=False):
-            streams = [vietnamese.search_token_streams(t) for t in texts[start:start + TOKEN_CHUNK]]
-            builders[0].add([pair[0] for pair in streams])
-            builders[1].add([pair[1] for pair in streams])
-        del streams
-        for folded in (False, True):
-            bm25 = LexicalIndex.from_builder(builders[folded])
-            bm25.save(str(out / ("lexical_folded" if folded else "lexical_accented")))
-            del bm25
-        del builders
+        runs_from = _lexical_reuse(previous, hashes)
+        if runs_from is not None:  # unchanged passages keep their tokens: only the rest is tokenized
+            old_dir, positions = runs_from
+            for stream, name in enumerate(LEXICAL_DIRS):
+                _build_lexical_reusing(out / name, old_dir / name, positions, texts, stream)
+        else:
+            builders = (LexicalBuilder(), LexicalBuilder())  # accented, folded
+            streams: list = []
+            for start in tqdm(range(0, len(texts), TOKEN_CHUNK), desc="tokens", unit="chunk",
+                              disable=not show_progress, leave=False):
+                streams = [vietnamese.search_token_streams(t) for t in texts[start:start + TOKEN_CHUNK]]
+                builders[0].add([pair[0] for pair in streams])
+                builders[1].add([pair[1] for pair in streams])
+            del streams
+            for builder, name in zip(builders, LEXICAL_DIRS):
+                _save_lexical(builder, out / name)
+            del builders
     finally:
         if training is not None:
             wait([training])  # never leave the thread writing into a folder being removed
@@ -389,6 +457,7 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         "passages": len(hashes),
         "untrained_passages": untrained,
         "faiss_index": dense,
+        "tokenizer": tokenizer_version(),
         "corpus_hash": hashlib.sha256("".join(sorted(doc_hashes.values())).encode()).hexdigest(),
         "doc_hashes": doc_hashes,
         "failed": [dataclasses.asdict(f) for f in failures],

@@ -11,7 +11,9 @@ chunk by chunk. bm25s documents `build_index_from_ids` as the place to override;
 
 from __future__ import annotations
 
+import collections
 import itertools
+import json
 import os
 import threading
 from typing import Iterable, Sequence
@@ -138,13 +140,23 @@ class LexicalBuilder:
     (within a chunk, set order): ids differ between builds, scores do not.
     """
 
-    def __init__(self) -> None:
-        self.vocab: dict[str, int] = {}
+    def __init__(self, vocab: dict[str, int] | None = None) -> None:
+        self.vocab: dict[str, int] = dict(vocab or {})  # an earlier index's, when its runs are reused
         self._tokens: list[np.ndarray] = []  # per chunk: distinct token ids, grouped by passage
         self._tf: list[np.ndarray] = []  # their term frequencies (uint16: a passage is a few hundred words)
         self._distinct: list[np.ndarray] = []  # per chunk: distinct tokens per passage
         self._lengths: list[np.ndarray] = []  # per chunk: tokens per passage
         self.passages = 0
+        self.lengths: np.ndarray | None = None  # tokens per passage, once `scores` ran
+
+    def add_runs(self, tokens: np.ndarray, tf: np.ndarray, distinct: np.ndarray, lengths: np.ndarray) -> None:
+        """Add passages already reduced to runs (token ids of this builder's vocabulary, their term
+        frequencies, the number of distinct tokens and of tokens per passage): an earlier index's."""
+        self._tokens.append(np.asarray(tokens, dtype=np.int32))
+        self._tf.append(np.asarray(tf, dtype=np.uint16))
+        self._distinct.append(np.asarray(distinct, dtype=np.int32))
+        self._lengths.append(np.asarray(lengths, dtype=np.int32))
+        self.passages += len(distinct)
 
     def add(self, chunk: Sequence[Sequence[str]]) -> None:
         """Add passages given as token lists (one chunk: a few thousand passages at a time)."""
@@ -191,8 +203,10 @@ class LexicalBuilder:
         indices = np.empty(int(indptr[-1]), dtype=int_dtype)
         fill = indptr[:-1].copy()  # next free slot of each token's posting list
         base = 0
-        while self._tokens:
-            tokens, tf, distinct = self._tokens.pop(0), self._tf.pop(0), self._distinct.pop(0)
+        chunks = collections.deque(zip(self._tokens, self._tf, self._distinct))
+        self._tokens, self._tf, self._distinct = [], [], []
+        while chunks:
+            tokens, tf, distinct = chunks.popleft()
             n = distinct.size
             docs = np.repeat(np.arange(base, base + n, dtype=np.int64), distinct)
             order = np.argsort(tokens, kind="stable")  # by token, passages still in order
@@ -208,4 +222,45 @@ class LexicalBuilder:
             np.add.at(fill, tokens[first], counts)
             base += n
         self._lengths.clear()
+        self.lengths = lengths
         return {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
+
+
+LENGTHS = "lengths.npy"  # tokens per passage, beside a saved index: lets the next build reuse its runs
+
+
+def read_runs(folder) -> tuple[dict[str, int], "object", np.ndarray]:
+    """An index saved by this module, back as per-passage runs: (vocabulary, passages × tokens CSR
+    matrix of term frequencies, tokens per passage), for a build that reuses unchanged passages.
+
+    The term frequencies are recovered exactly from the stored scores: score = idf·tf / (tf + norm),
+    so tf = score·norm / (idf − score), rounded (float32 scores leave an error far below 0.5).
+    """
+    import scipy.sparse as sp
+
+    from pathlib import Path
+
+    folder = Path(folder)
+    params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
+    vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
+    k1, b, n = float(params["k1"]), float(params["b"]), int(params["num_docs"])
+    indptr = np.load(folder / "indptr.csc.index.npy")
+    data = np.load(folder / "data.csc.index.npy", mmap_mode="r")
+    indices = np.load(folder / "indices.csc.index.npy")
+    lengths = np.load(folder / LENGTHS)
+    if lengths.size != n or indices.size != data.size or int(indptr[-1]) != data.size:
+        raise ValueError(f"{folder}: lexical index files do not match each other")
+    df = np.diff(indptr)
+    idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+    avg = float(lengths.mean()) if n else 1.0
+    tf = np.empty(data.size, dtype=np.uint16)
+    step = 1 << 24
+    for start in range(0, data.size, step):
+        end = min(data.size, start + step)
+        token = np.searchsorted(indptr, np.arange(start, end), side="right") - 1
+        docs = indices[start:end]
+        score = np.asarray(data[start:end], dtype=np.float64)
+        norm = k1 * ((1.0 - b) + b * lengths[docs] / avg)
+        tf[start:end] = np.clip(np.rint(score * norm / (idf[token] - score)), 1, np.iinfo(np.uint16).max)
+    matrix = sp.csc_matrix((tf, indices, indptr), shape=(n, indptr.size - 1)).tocsr()
+    return vocab, matrix, lengths
