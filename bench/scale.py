@@ -200,7 +200,6 @@ def lat(values: list[float]) -> dict:
 
 def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) -> dict:
     """Latency of the project and of the two baselines on the same passages and queries; recall@10."""
-    import faiss
     import numpy as np
 
     from bot.index import index_text
@@ -460,7 +459,7 @@ def print_report(results: list[dict], n_queries: int) -> None:
         for x in r["sweep"]:
             label = "flat (exact)" if x["knob"] == "exact" else f"{x['index']} {x['knob']} {x['value']}"
             print(f"  {label:>18}: recall@10 {x['recall@10']:.3f}  {x['ms']:7.3f} ms{'  (configured)' if x['default'] else ''}")
-        print(f"  hybrid retrieval (top 10) with each type: p50 / p95 ms, top-10 overlap with exact")
+        print("  hybrid retrieval (top 10) with each type: p50 / p95 ms, top-10 overlap with exact")
         for a in r.get("alternatives", []):
             built = f", built in {a['build_s']:.1f} s" if a.get("build_s") else ""
             print(f"  {a['index']:>18}: {a['search']['p50']:6.1f} / {a['search']['p95']:6.1f}  overlap "

@@ -319,7 +319,7 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     import faiss  # noqa: F401  (imported before the model thread starts)
 
     from bot.embedding import Embedder, build_builtin_model
-    from bot.lexical import LexicalBuilder, LexicalIndex
+    from bot.lexical import LexicalBuilder
     from bot.store import StoreWriter
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import

@@ -16,7 +16,7 @@ import itertools
 import json
 import os
 import threading
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import bm25s
 import numpy as np
