@@ -23,6 +23,7 @@ _ENGLISH = frozenset(
     "with from this that these those there will would should could when where explain give "
     "list show find document documents directive directives party".split())
 _RELOAD_CHECK_SECONDS = 1.0
+DOCUMENT_LIST_CACHE = 200_000  # references kept for the document list (about 0.5 KB each)
 
 
 class AnswerService:
@@ -34,6 +35,7 @@ class AnswerService:
         self._swap = threading.Lock()
         self._build = threading.Lock()
         self._last_check = 0.0
+        self._document_list: tuple[str, list[Reference]] | None = None  # (version, sorted references)
         root = Path(config.index.dir)
         if build_if_missing and current_version(root) is None:
             log.info("no index in %s yet: building it", root)
@@ -145,9 +147,19 @@ class AnswerService:
         return self._card(r, terms)
 
     def documents(self) -> list[Reference]:
+        """Every indexed document's reference, by type, date and title (do not modify the list).
+
+        The documents are read from the index version on disk; the list is kept for the version being
+        served (up to DOCUMENT_LIST_CACHE documents), so paging through it does not read them again.
+        """
         r = self.retriever
-        return sorted((_reference(d) for d in r.documents.values()),
+        cached = self._document_list
+        if cached is not None and cached[0] == r.version:
+            return cached[1]
+        refs = sorted((_reference(d) for d in r.documents.values()),
                       key=lambda ref: (ref.doc_type, ref.issued or "", ref.title))
+        self._document_list = (r.version, refs) if len(refs) <= DOCUMENT_LIST_CACHE else None
+        return refs
 
     def has_document(self, doc_id: str) -> bool:
         """Whether the served version holds a document with this id (without listing them all)."""

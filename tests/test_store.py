@@ -175,3 +175,18 @@ def test_an_incremental_build_tokenizes_only_new_passages_and_scores_like_a_full
         assert [s.idx for s in a.search(question, dense_weight=0.0)] == \
                [s.idx for s in b.search(question, dense_weight=0.0)]
     assert len(list_versions(cfg.index.dir)) >= 2
+
+
+def test_the_document_list_is_read_once_per_served_version(workspace):
+    from bot.service import AnswerService
+
+    service = AnswerService(load_config(workspace))
+    first = service.documents()
+    assert service.documents() is first and len(first) == 8
+    knowledge = load_config(workspace).knowledge.dir
+    (knowledge / "moi.txt").write_text("Bài mới về Kết luận 21\n\nNội dung Kết luận 21-KL/TW về xây dựng Đảng.\n",
+                                       encoding="utf-8")
+    service.reindex()
+    second = service.documents()
+    assert second is not first and len(second) == 9 and "moi" in {ref.doc_id for ref in second}
+    assert service.has_document("moi") and not service.has_document("khong-co")
