@@ -123,9 +123,19 @@ class _Lines:
         return json.loads(os.pread(self._file.fileno(), end - start, start))
 
     def scan(self) -> Iterator[dict]:
-        with open(self._file.name, "rb") as fh:
-            for line in fh:
+        """Every record in order, read through the open file (still there if the version was pruned)."""
+        fd, position, size, rest = self._file.fileno(), 0, int(self._offsets[-1]), b""
+        while position < size:
+            block = os.pread(fd, min(1 << 20, size - position), position)
+            if not block:
+                raise OSError(f"{self._file.name}: file shrank while being read")
+            position += len(block)
+            lines = (rest + block).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
                 yield json.loads(line)
+        if rest:
+            yield json.loads(rest)
 
 
 class PassageStore(Sequence):

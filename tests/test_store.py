@@ -190,3 +190,18 @@ def test_the_document_list_is_read_once_per_served_version(workspace):
     second = service.documents()
     assert second is not first and len(second) == 9 and "moi" in {ref.doc_id for ref in second}
     assert service.has_document("moi") and not service.has_document("khong-co")
+
+
+def test_a_loaded_version_keeps_answering_after_its_folder_is_removed(workspace):
+    import shutil
+
+    cfg = load_config(workspace)
+    build_index(cfg)
+    folder = current_dir(cfg.index.dir)
+    retriever = Retriever.load(folder, cfg)
+    doc_ids = sorted(retriever.documents)
+    # another process made a newer version current and pruned this one before this process reloaded
+    shutil.rmtree(folder)
+    assert sorted(d.doc_id for d in retriever.documents.values()) == doc_ids
+    hits = retriever.search("Chỉ thị 05 yêu cầu gì", limit=3)
+    assert hits and retriever.passages[hits[0].idx].text
