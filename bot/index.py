@@ -84,6 +84,14 @@ def current_dir(root: Path) -> Path:
     return path
 
 
+def current_format(root: Path) -> int | None:
+    """The layout format of the current version (None when there is none or it cannot be read)."""
+    try:
+        return json.loads((current_dir(root) / MANIFEST).read_text(encoding="utf-8")).get("format")
+    except (IndexUnavailable, OSError, ValueError, AttributeError):
+        return None
+
+
 def list_versions(root: Path) -> list[str]:
     vdir = versions_dir(root)
     if not vdir.is_dir():

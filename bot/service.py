@@ -10,7 +10,7 @@ from typing import Callable
 
 from bot import docnumbers, messages, vietnamese
 from bot.config import Config
-from bot.index import IndexUnavailable, build_index, current_dir, current_version
+from bot.index import FORMAT_VERSION, IndexUnavailable, build_index, current_dir, current_format, current_version
 from bot.documents import DocumentError, load_file
 from bot.models import Answer, Document, DocumentCard, Failure, Hit, IndexInfo, IndexReport, Reference
 from bot.search import QueryTerms, Retriever, Scored
@@ -39,6 +39,11 @@ class AnswerService:
         root = Path(config.index.dir)
         if build_if_missing and current_version(root) is None:
             log.info("no index in %s yet: building it", root)
+            build_index(config, progress=progress)
+        elif build_if_missing and current_format(root) not in (None, FORMAT_VERSION):
+            # a release with a new index layout: rebuild once, as on the first run
+            log.warning("the index in %s has format %s, this release reads %s: rebuilding it",
+                        root, current_format(root), FORMAT_VERSION)
             build_index(config, progress=progress)
         self._retriever = Retriever.load(current_dir(root), config)
 

@@ -205,3 +205,19 @@ def test_a_loaded_version_keeps_answering_after_its_folder_is_removed(workspace)
     assert sorted(d.doc_id for d in retriever.documents.values()) == doc_ids
     hits = retriever.search("Chỉ thị 05 yêu cầu gì", limit=3)
     assert hits and retriever.passages[hits[0].idx].text
+
+
+def test_an_index_of_an_older_format_is_refused_or_rebuilt_once(workspace):
+    from bot.index import FORMAT_VERSION, current_format
+    from bot.service import AnswerService
+
+    cfg = load_config(workspace)
+    build_index(cfg)
+    manifest = current_dir(cfg.index.dir) / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps(data | {"format": 1}), encoding="utf-8")
+    with pytest.raises(IndexUnavailable, match="run `directive-bot index`"):
+        AnswerService(cfg, build_if_missing=False)
+    service = AnswerService(cfg)  # what `ask`, `chat` and `serve` do: rebuild, then serve
+    assert current_format(cfg.index.dir) == FORMAT_VERSION
+    assert service.answer("Chỉ thị 05 yêu cầu gì").found
