@@ -175,6 +175,11 @@ def main() -> int:
                     help="run the Application in a thread of this process instead of `directive-bot serve telegram`")
     ap.add_argument("--timeout", type=float, default=60, help="seconds a user waits for a reply before counting it lost")
     args = ap.parse_args()
+    for name in ("users", "questions"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name} must be at least 1")
+    if args.passages < 0 or args.timeout <= 0:
+        ap.error("--passages must be >= 0 and --timeout > 0")
     load0 = os.getloadavg()  # the machine may be shared: figures mean little when it was busy
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

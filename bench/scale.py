@@ -515,6 +515,10 @@ def main() -> int:
     ap.add_argument("--plot-only", type=Path, nargs="+", metavar="JSON", help="plot saved results and stop")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.sizes and min(args.sizes) < 10:
+        ap.error("--sizes: each size must be at least 10 passages")
+    if args.queries < 1:
+        ap.error("--queries must be at least 1")
 
     if args.child:
         kind, work, faiss_index, *rest = args.child

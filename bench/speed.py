@@ -40,6 +40,8 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--incremental", action="store_true", help="also time a reindex after a 1%% change")
     args = ap.parse_args()
+    if min(args.sizes) < 10:
+        ap.error("--sizes: each size must be at least 10 passages")
     print(f"{'passages':>9} {'build s':>8} {'pass/s':>7} {'CPU s':>6} {'disk MB':>8} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'p99 ms':>7} {'maxRSS MB':>9}")
     qs = queries(args.queries)
