@@ -12,9 +12,7 @@ the rows asked for are read, and they come from the page cache without being map
 so they never count in its RSS). `vectors(ids)` gives the exact vectors (fusion rescoring, reuse in
 incremental builds). Measurements: bench/dense_scale.py, docs/benchmarks.md.
 
-`make_index` still builds a single in-memory index that keeps the float vectors inside FAISS
-(`reconstruct` exact; bench/scale.py compares index types with it); `make_compressed_index` builds
-the one a DenseIndex holds.
+`make_index` builds the index a DenseIndex holds.
 """
 
 from __future__ import annotations
@@ -60,18 +58,9 @@ def ivf_lists(passages: int, cfg: FaissConfig) -> int:
 
 
 def make_index(vectors: np.ndarray, cfg: FaissConfig) -> faiss.Index:
-    """An inner-product index holding `vectors` (float32, unit rows), of the type chosen for their number."""
-    return _build(vectors, cfg, compressed=False)
-
-
-def make_compressed_index(vectors: np.ndarray, cfg: FaissConfig) -> faiss.Index:
-    """Like `make_index`, but the approximate types keep 8-bit codes instead of float vectors (a quarter
-    of the memory; `reconstruct` is then only approximate): IndexHNSWSQ or IndexIVFScalarQuantizer.
-    Flat stays IndexFlatIP (exact). For DenseIndex, which re-ranks with the float vectors."""
-    return _build(vectors, cfg, compressed=True)
-
-
-def _build(vectors: np.ndarray, cfg: FaissConfig, compressed: bool) -> faiss.Index:
+    """An inner-product index over `vectors` (float32, unit rows), of the type chosen for their number:
+    IndexFlatIP (exact), or IndexHNSWSQ / IndexIVFScalarQuantizer with 8-bit codes (a quarter of the
+    float vectors; `reconstruct` is then approximate, so DenseIndex re-ranks with the float vectors)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
     kind = index_type(n, cfg)
@@ -82,31 +71,22 @@ def _build(vectors: np.ndarray, cfg: FaissConfig, compressed: bool) -> faiss.Ind
         if kind == "flat":
             index = faiss.IndexFlatIP(dim)
         elif kind == "hnsw":
-            if compressed:
-                index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-                index.train(_sample(vectors, SQ_TRAIN_ROWS))
-            else:
-                index = faiss.IndexHNSWFlat(dim, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.train(_sample(vectors, SQ_TRAIN_ROWS))
             index.hnsw.efConstruction = cfg.hnsw_ef_construction
         elif kind == "ivf":
             nlist = ivf_lists(n, cfg)
-            quantizer = faiss.IndexFlatIP(dim)
-            if compressed:
-                index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                                      faiss.METRIC_INNER_PRODUCT)
-            else:
-                index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                                  faiss.METRIC_INNER_PRODUCT)
             index.cp.spherical = True  # centroids on the unit sphere, like the vectors
             index.train(_sample(vectors, nlist * IVF_TRAIN_PER_LIST))
         else:
             raise ValueError(f"faiss.index must be auto, flat, hnsw or ivf, got {cfg.index!r}")
         index.add(vectors)
-        if kind == "ivf" and not compressed:
-            index.make_direct_map()  # reconstruct(i) by passage position
     finally:
         faiss.omp_set_num_threads(threads)
     configure_for_search(index, cfg)
-    log.info("dense index: %s%s over %d vectors", kind, " (8-bit codes)" if compressed and kind != "flat" else "", n)
+    log.info("dense index: %s%s over %d vectors", kind, " (8-bit codes)" if kind != "flat" else "", n)
     return index
 
 
@@ -116,8 +96,6 @@ def configure_for_search(index: faiss.Index, cfg: FaissConfig) -> None:
         index.hnsw.efSearch = cfg.hnsw_ef_search
     elif isinstance(index, faiss.IndexIVF):
         index.nprobe = min(cfg.ivf_nprobe, index.nlist)
-        if isinstance(index, faiss.IndexIVFFlat) and index.direct_map.type == faiss.DirectMap.NoMap:
-            index.make_direct_map()  # reconstruct(i) of a single-file index
 
 
 def describe(index: faiss.Index) -> dict:
@@ -163,7 +141,7 @@ class DenseIndex:
         with open(folder / VECTORS_FILE, "wb") as fh:
             fh.write(memoryview(vectors).cast("B"))
             fh.flush()
-        index = make_compressed_index(vectors, cfg)
+        index = make_index(vectors, cfg)
         faiss.write_index(index, str(folder / DENSE_FILE))
         return {**describe(index), "n": int(vectors.shape[0]), "d": int(vectors.shape[1])}
 

@@ -259,24 +259,30 @@ def tokenizer_version() -> str:
     return hashlib.sha256(Path(vietnamese.__file__).read_bytes()).hexdigest()[:16]
 
 
-def _lexical_reuse(previous: tuple[Path, dict] | None, hashes: list[str]) -> tuple[Path, np.ndarray] | None:
-    """(previous version, its position of each passage or -1) when its lexical runs can be reused."""
-    if previous is None:
-        return None
-    prev_dir, prev = previous
-    if prev.get("format") != FORMAT_VERSION or prev.get("tokenizer") != tokenizer_version():
-        return None
-    from bot.lexical import LENGTHS
-
-    if not all((prev_dir / name / LENGTHS).is_file() for name in LEXICAL_DIRS):
+def _previous_positions(previous: tuple[Path, dict] | None, hashes: list[str]) -> np.ndarray | None:
+    """For each passage, its position in the current version by content hash (-1: new or changed);
+    None without a usable current version."""
+    if previous is None or previous[1].get("format") != FORMAT_VERSION:
         return None
     try:
-        old = (prev_dir / "passage_hashes.txt").read_text(encoding="utf-8").split()
+        old = (previous[0] / "passage_hashes.txt").read_text(encoding="utf-8").split()
     except OSError:
         return None
     where = {h: i for i, h in enumerate(old)}
-    positions = np.fromiter((where.get(h, -1) for h in hashes), dtype=np.int64, count=len(hashes))
-    return (prev_dir, positions) if (positions >= 0).any() else None
+    return np.fromiter((where.get(h, -1) for h in hashes), dtype=np.int64, count=len(hashes))
+
+
+def _lexical_reusable(previous: tuple[Path, dict] | None, positions: np.ndarray | None) -> bool:
+    """Whether the current version's lexical runs can be reused, and it saves work: same tokenization,
+    token counts kept, and at least half the passages unchanged (new passages are tokenized once per
+    stream when runs are reused)."""
+    if previous is None or positions is None or previous[1].get("tokenizer") != tokenizer_version():
+        return False
+    from bot.lexical import LENGTHS
+
+    if not all((previous[0] / name / LENGTHS).is_file() for name in LEXICAL_DIRS):
+        return False
+    return int((positions >= 0).sum()) * 2 >= len(positions) > 0
 
 
 def _build_lexical_reusing(out: Path, old: Path, positions: np.ndarray, texts: list[str], stream: int) -> None:
@@ -359,39 +365,39 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     (out / "understanding.json").write_text(json.dumps(understanding.to_dict(), ensure_ascii=False),
                                             encoding="utf-8")
 
+    # where each passage was in the current version (-1: new or changed), read once for both reuses
+    positions = _previous_positions(previous, hashes)
     # which vectors can be reused from the current version
     emb = config.embedding
-    reuse: dict[str, int] = {}
+    reuse_vectors = False
     untrained = 0  # passages embedded by a builtin model that was not trained on them
     reason = ""
     if previous is None:
         reason = "first build" if not list_versions(Path(config.index.dir)) else "full rebuild requested"
     else:
-        prev_dir, prev = previous
+        prev = previous[1]
         if prev.get("model") != emb.model or prev.get("model_settings") != emb.settings():
             reason = (f"embedding settings changed (model '{prev.get('model')}' dim {prev.get('dim')} -> "
                       f"'{emb.model}'): every passage is embedded again")
         elif prev.get("format") != FORMAT_VERSION:
             reason = "index format changed"
+        elif positions is None:
+            reason = "the current version has no passage hashes"
         else:
-            try:
-                old = (prev_dir / "passage_hashes.txt").read_text(encoding="utf-8").split()
-                reuse = {h: i for i, h in enumerate(old)}
-            except OSError:
-                reason = "the current version has no passage hashes"
-            new = sum(1 for h in hashes if h not in reuse)
-            untrained = int(prev.get("untrained_passages", 0)) + new
-            if not reason and emb.model == "builtin" and untrained > RETRAIN_SHARE * len(texts):
+            untrained = int(prev.get("untrained_passages", 0)) + int((positions < 0).sum())
+            if emb.model == "builtin" and untrained > RETRAIN_SHARE * len(texts):
                 reason = (f"builtin model retrained: {untrained} of {len(texts)} passages were not "
                           f"seen when it was trained (more than {RETRAIN_SHARE:.0%})")
+            else:
+                reuse_vectors = True
     if reason:
-        reuse, untrained = {}, 0
+        untrained = 0
 
     model_dir = out / "model"
     training = None  # the builtin model trains in a thread while the lexical index is built:
     # its work (the Rust tokenizer, BLAS) runs outside the GIL, so the two cores are both busy
     if emb.model == "builtin":
-        if reuse:
+        if reuse_vectors:
             shutil.copytree(previous[0] / "model", model_dir)
         else:
             from bot.embedding import TRAIN_SAMPLE
@@ -403,11 +409,9 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
 
     try:
         say("Building the lexical index")
-        runs_from = _lexical_reuse(previous, hashes)
-        if runs_from is not None:  # unchanged passages keep their tokens: only the rest is tokenized
-            old_dir, positions = runs_from
+        if _lexical_reusable(previous, positions):  # unchanged passages keep their tokens
             for stream, name in enumerate(LEXICAL_DIRS):
-                _build_lexical_reusing(out / name, old_dir / name, positions, texts, stream)
+                _build_lexical_reusing(out / name, previous[0] / name, positions, texts, stream)
         else:
             builders = (LexicalBuilder(), LexicalBuilder())  # accented, folded
             streams: list = []
@@ -427,26 +431,23 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     # vectors of every passage, when the builtin model was just trained on them
     trained = training.result() if training is not None else None
     embedder = Embedder.load(emb, model_dir)
-    todo = [i for i, h in enumerate(hashes) if h not in reuse]
+    from bot.dense import DenseIndex
+
+    todo = np.flatnonzero(positions < 0) if reuse_vectors else np.arange(len(texts))
     say(f"Embedding {len(todo)} passages ({len(texts) - len(todo)} reused)")
     dim = embedder.dim
     if trained is not None:
-        vectors, todo_encode = trained, []
+        vectors, todo_encode = trained, todo[:0]
     else:
         vectors, todo_encode = np.zeros((len(texts), dim), dtype=np.float32), todo
-    if reuse:
-        from bot.dense import DenseIndex
-
-        pairs = [(i, reuse[h]) for i, h in enumerate(hashes) if h in reuse]
-        if pairs:
-            new_ids, old_ids = (np.asarray(x, dtype=np.int64) for x in zip(*pairs))
-            old_index = DenseIndex.load(previous[0], config.faiss)
-            vectors[new_ids] = old_index.vectors(old_ids)
-            del old_index
-    if todo_encode:
+    if reuse_vectors:
+        kept = np.flatnonzero(positions >= 0)
+        if kept.size:
+            with DenseIndex.load(previous[0], config.faiss) as old_index:
+                vectors[kept] = old_index.vectors(positions[kept])
+    if todo_encode.size:
         vectors[todo_encode] = embedder.encode_passages([texts[i] for i in todo_encode], show_progress=show_progress)
     del texts
-    from bot.dense import DenseIndex
 
     dense = DenseIndex.build(vectors, config.faiss, out)  # flat, or approximate above faiss.flat_max
     del vectors

@@ -4,9 +4,9 @@ bm25s builds its score matrix document by document in Python (a Counter per docu
 lists held for the whole corpus; at a million passages those lists alone need tens of GB. Here each
 chunk of passages is turned into integer ids at once and reduced to (token, passage, term frequency)
 triples; the score matrix (CSC, passages as rows, exactly bm25s's Lucene scores) is then filled
-chunk by chunk. bm25s documents `build_index_from_ids` as the place to override; everything else
-(saving, loading, memory-mapped loading) is bm25s's own, and an index built here loads as a plain
-`bm25s.BM25`.
+chunk by chunk. bm25s documents `build_index_from_ids` as the place to override; saving is bm25s's
+own, and an index built here loads as a plain `bm25s.BM25`. Loaded for serving (`LexicalIndex.load`),
+the postings stay on disk and a question's posting lists are read when it is asked.
 """
 
 from __future__ import annotations
@@ -16,10 +16,14 @@ import itertools
 import json
 import os
 import threading
-from typing import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 import bm25s
 import numpy as np
+
+if TYPE_CHECKING:
+    import scipy.sparse
 
 K1, B = 1.2, 0.75
 _DOC_SHIFT = np.int64(1) << 32  # (passage, token) packed into one int64 for sorting
@@ -101,10 +105,10 @@ class LexicalIndex(bm25s.BM25):
     def _read(self, key: str, start: int, end: int) -> np.ndarray:
         """Postings [start, end) of one file, into this thread's buffer for it (valid until the next read)."""
         fd, offset, dtype = self._postings[key]
-        buffers = self._local.__dict__
-        buf = buffers.get(key)
+        buf = getattr(self._local, key, None)
         if buf is None or buf.size < end - start:
-            buf = buffers[key] = np.empty(max(end - start, 1 << 16), dtype=dtype)
+            buf = np.empty(max(end - start, 1 << 16), dtype=dtype)
+            setattr(self._local, key, buf)
         out = buf[:end - start]
         want = out.nbytes
         got = os.preadv(fd, [memoryview(out).cast("B")], offset + start * dtype.itemsize)
@@ -229,7 +233,7 @@ class LexicalBuilder:
 LENGTHS = "lengths.npy"  # tokens per passage, beside a saved index: lets the next build reuse its runs
 
 
-def read_runs(folder) -> tuple[dict[str, int], "object", np.ndarray]:
+def read_runs(folder: Path) -> tuple[dict[str, int], scipy.sparse.csr_matrix, np.ndarray]:
     """An index saved by this module, back as per-passage runs: (vocabulary, passages × tokens CSR
     matrix of term frequencies, tokens per passage), for a build that reuses unchanged passages.
 
@@ -237,8 +241,6 @@ def read_runs(folder) -> tuple[dict[str, int], "object", np.ndarray]:
     so tf = score·norm / (idf − score), rounded (float32 scores leave an error far below 0.5).
     """
     import scipy.sparse as sp
-
-    from pathlib import Path
 
     folder = Path(folder)
     params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))

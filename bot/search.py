@@ -140,10 +140,9 @@ class Retriever:
         manifest.pop("doc_hashes", None)
         try:
             store = open_store(folder)
-            # the score matrices stay on disk, memory-mapped: only the posting lists questions touch
-            # are read (and cached by the kernel, shared between processes serving the same version)
-            lex_acc = LexicalIndex.load(str(folder / "lexical_accented"), mmap=True)
-            lex_fold = LexicalIndex.load(str(folder / "lexical_folded"), mmap=True)
+            # the score matrices stay on disk: a question's posting lists are read when it is asked
+            lex_acc = LexicalIndex.load(str(folder / "lexical_accented"))
+            lex_fold = LexicalIndex.load(str(folder / "lexical_folded"))
             dense = DenseIndex.load(folder, config.faiss)
             understanding_file = folder / "understanding.json"
             understanding = (QueryUnderstanding.from_dict(json.loads(understanding_file.read_text(encoding="utf-8")))

@@ -40,10 +40,10 @@ class AnswerService:
         if build_if_missing and current_version(root) is None:
             log.info("no index in %s yet: building it", root)
             build_index(config, progress=progress)
-        elif build_if_missing and current_format(root) not in (None, FORMAT_VERSION):
+        elif build_if_missing and (found := current_format(root)) not in (None, FORMAT_VERSION):
             # a release with a new index layout: rebuild once, as on the first run
             log.warning("the index in %s has format %s, this release reads %s: rebuilding it",
-                        root, current_format(root), FORMAT_VERSION)
+                        root, found, FORMAT_VERSION)
             build_index(config, progress=progress)
         self._retriever = Retriever.load(current_dir(root), config)
 

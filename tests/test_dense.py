@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.config import ConfigError, FaissConfig, load_config
-from bot.dense import DenseIndex, index_type, make_compressed_index, make_index
+from bot.dense import DenseIndex, index_type, make_index
 from bot.index import build_index, current_dir, index_text
 from bot.search import Retriever
 from bot.service import AnswerService
@@ -81,7 +81,7 @@ def test_auto_uses_flat_up_to_flat_max_and_hnsw_above():
     vectors = rng.standard_normal((150, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     assert type(make_index(vectors[:100], cfg)).__name__ == "IndexFlatIP"
-    assert type(make_index(vectors, cfg)).__name__ == "IndexHNSWFlat"
+    assert type(make_index(vectors, cfg)).__name__ == "IndexHNSWSQ"
 
 
 def test_small_workspace_with_default_config_gets_a_flat_index(workspace):
@@ -210,7 +210,7 @@ def test_dense_index_auto_is_flat_up_to_flat_max_then_compressed_hnsw(tmp_path):
     assert DenseIndex.build(vectors[:100], cfg, tmp_path / "small")["type"] == "flat"
     assert DenseIndex.build(vectors, cfg, tmp_path / "large")["type"] == "hnsw"
     assert type(DenseIndex.load(tmp_path / "large", cfg).index).__name__ == "IndexHNSWSQ"
-    assert type(make_compressed_index(vectors, FaissConfig(index="ivf", ivf_nlist=2))).__name__ == \
+    assert type(make_index(vectors, FaissConfig(index="ivf", ivf_nlist=2))).__name__ == \
         "IndexIVFScalarQuantizer"
 
 
