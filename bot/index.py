@@ -135,6 +135,18 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def damaged_file(folder: Path, manifest: dict) -> str | None:
+    """The first file of a version that is missing, truncated or corrupted (against the sizes and
+    SHA-256 its manifest records), as a message; None when every file is intact."""
+    for name, meta in manifest.get("files", {}).items():
+        path = Path(folder) / name
+        if not path.is_file():
+            return f"index file {path} is missing"
+        if path.stat().st_size != meta["size"] or file_digest(path) != meta["sha256"]:
+            return f"index file {path} is truncated or corrupted"
+    return None
+
+
 @contextmanager
 def build_lock(root: Path) -> Iterator[None]:
     """One build at a time per index folder; a second one fails at once naming the first."""
@@ -211,8 +223,13 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
             for stale in vroot.glob(".building-*"):
                 shutil.rmtree(stale, ignore_errors=True)
             tmp.mkdir()
+            reuse_from, why_all = (None, "full rebuild requested") if full else (previous, "")
+            problem = damaged_file(*reuse_from) if reuse_from is not None else None
+            if problem:  # nothing is taken from a damaged version: everything is built again
+                say(f"The current version is damaged ({problem}): rebuilding everything")
+                reuse_from, why_all = None, f"the current version is damaged ({problem})"
             report, now = _write_version(config, tmp, version, loaded.documents, loaded.failures, say,
-                                         show_progress, None if full else previous)
+                                         show_progress, reuse_from, why_all)
             _verify(config, tmp)
             os.replace(tmp, vroot / version)
             _fsync_path(vroot)
@@ -322,8 +339,8 @@ def _save_lexical(builder, out: Path) -> None:
 
 
 def _write_version(config: Config, out: Path, version: str, docs: list[Document], failures: list[Failure],
-                   say: Progress, show_progress: bool, previous: tuple[Path, dict] | None
-                   ) -> tuple[IndexReport, dict[str, str]]:
+                   say: Progress, show_progress: bool, previous: tuple[Path, dict] | None,
+                   why_all: str = "") -> tuple[IndexReport, dict[str, str]]:
     """Write a complete version into `out`; returns its summary and the documents' content hashes.
 
     Documents are chunked and written one by one, their texts released as they go (`docs` is emptied):
@@ -373,7 +390,7 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     untrained = 0  # passages embedded by a builtin model that was not trained on them
     reason = ""
     if previous is None:
-        reason = "first build" if not list_versions(Path(config.index.dir)) else "full rebuild requested"
+        reason = why_all or ("first build" if not list_versions(Path(config.index.dir)) else "full rebuild requested")
     else:
         prev = previous[1]
         if prev.get("model") != emb.model or prev.get("model_settings") != emb.settings():

@@ -12,7 +12,7 @@ import numpy as np
 
 from bot import docnumbers, vietnamese
 from bot.config import Config
-from bot.index import FORMAT_VERSION, MANIFEST, IndexUnavailable, file_digest, index_text
+from bot.index import FORMAT_VERSION, MANIFEST, IndexUnavailable, damaged_file, index_text
 from bot.dense import DenseIndex
 from bot.store import Store
 from bot.understanding import QueryUnderstanding, added_tokens
@@ -128,14 +128,9 @@ class Retriever:
                 f"the index was built with embedding model '{manifest.get('model')}' "
                 f"(dim {manifest.get('dim')}), but config.yaml asks for '{want.model}' "
                 f"with other settings; run `directive-bot index` to rebuild it")
-        if verify_files:
-            for name, meta in manifest.get("files", {}).items():
-                path = folder / name
-                if not path.is_file():
-                    raise IndexUnavailable(f"index file {path} is missing; run `directive-bot index`")
-                if path.stat().st_size != meta["size"] or file_digest(path) != meta["sha256"]:
-                    raise IndexUnavailable(f"index file {path} is truncated or corrupted; "
-                                           "run `directive-bot index` to rebuild")
+        problem = damaged_file(folder, manifest) if verify_files else None
+        if problem:
+            raise IndexUnavailable(f"{problem}; run `directive-bot index` to rebuild")
         # the per-document content hashes are for the next build (a million at 1M documents): not kept
         manifest.pop("doc_hashes", None)
         try:

@@ -221,3 +221,21 @@ def test_an_index_of_an_older_format_is_refused_or_rebuilt_once(workspace):
     service = AnswerService(cfg)  # what `ask`, `chat` and `serve` do: rebuild, then serve
     assert current_format(cfg.index.dir) == FORMAT_VERSION
     assert service.answer("Chỉ thị 05 yêu cầu gì").found
+
+
+@pytest.mark.parametrize("damage", ["lexical_folded/data.csc.index.npy", "vectors.f32", "passage_hashes.txt"])
+def test_a_damaged_current_version_is_not_reused_and_a_plain_reindex_repairs_it(workspace, damage):
+    from bot.service import AnswerService
+
+    cfg = load_config(workspace)
+    build_index(cfg)
+    path = current_dir(cfg.index.dir) / damage
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(IndexUnavailable, match="truncated or corrupted"):
+        Retriever.load(current_dir(cfg.index.dir), cfg)
+    said: list[str] = []
+    report = build_index(cfg, progress=said.append)  # what the error message tells the admin to run
+    assert report.rebuilt_reason.startswith("the current version is damaged") and damage in report.rebuilt_reason
+    assert any("damaged" in line for line in said)
+    assert report.embedded_passages == report.passages
+    assert AnswerService(cfg, build_if_missing=False).answer("Chỉ thị 05 yêu cầu gì").found
