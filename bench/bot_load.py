@@ -184,10 +184,10 @@ def main() -> int:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from bot import messages
-    from bot.channels import telegram_render as render
+    from bot.channels.telegram import render
     from bot.config import load_config
-    from bot.index import build_index
-    from bot.service import AnswerService
+    from bot.retrieval.index import build_index
+    from bot.service.answering import AnswerService
 
     questions = list(dict.fromkeys(queries(max(1000, args.users * args.questions))))
     error_texts = (render.escape(messages.SERVICE_UNAVAILABLE),
@@ -209,8 +209,8 @@ def main() -> int:
         proc = app = thread = loop = None
         log_path = folder / "bot.log"
         if args.in_process:
-            from bot.channels.telegram import build_application
-            from bot.querylog import QueryLog
+            from bot.channels.telegram.app import build_application
+            from bot.service.querylog import QueryLog
 
             querylog = QueryLog(cfg.querylog.path)
             app = build_application(cfg, service, fake.token, querylog)

@@ -6,8 +6,8 @@ import json
 import random
 from pathlib import Path
 
-from bot.chunking import split_sentences
-from bot.documents import load_knowledge
+from bot.documents.chunking import split_sentences
+from bot.documents.loading import load_knowledge
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def write_corpus(path: Path, passages: int, seed: int = 0, words: tuple[int, int
 
 def queries(n: int, seed: int = 0) -> list[str]:
     """Mixed questions: accented, unaccented, document numbers (from tests/data and variations)."""
-    from bot.vietnamese import fold
+    from bot.documents.vietnamese import fold
 
     rng = random.Random(seed)
     base = [json.loads(x)["text"] for x in open(REPO / "tests" / "data" / "questions.jsonl", encoding="utf-8")]

@@ -1,11 +1,11 @@
-"""Memory, speed and recall of the dense index (bot.dense.DenseIndex) at 100k and 1M passages.
+"""Memory, speed and recall of the dense index (bot.retrieval.dense.DenseIndex) at 100k and 1M passages.
 
     python bench/dense_scale.py prepare --size 1000000          # corpus + vectors + queries (cached in --workdir)
     python bench/dense_scale.py run --sizes 100000 1000000      # every index type, figures printed
     python bench/dense_scale.py run --sizes 100000 --kinds hnsw --hnsw-m 16 32 --json out.json
 
 `prepare` writes a deterministic synthetic corpus (bench/corpus.py write_corpus), trains the builtin
-embedding model (bot.embedding.build_builtin_model, as the index build does) on the first
+embedding model (bot.retrieval.embedding.build_builtin_model, as the index build does) on the first
 min(size, --train) passages, encodes the rest with the saved model (Embedder.encode_passages), and
 encodes the queries: the mixed questions of bench/corpus.py (accented, unaccented, document numbers)
 and sentences of knowledge/ (passage-like questions), --queries in all. Everything is cached in
@@ -71,7 +71,7 @@ def prepare(work: Path, size: int, train: int, n_queries: int) -> None:
 
     from bench.corpus import queries, sentences
     from bot.config import EmbeddingConfig
-    from bot.embedding import Embedder
+    from bot.retrieval.embedding import Embedder
 
     work.mkdir(parents=True, exist_ok=True)
     meta_file = work / "prepared.json"
@@ -89,7 +89,7 @@ def prepare(work: Path, size: int, train: int, n_queries: int) -> None:
 
     # queries: the distinct mixed questions of bench/corpus.py (about 130), then passage-like ones:
     # a window of 5-15 words of a sentence of knowledge/, a third of them without diacritics
-    from bot.vietnamese import fold
+    from bot.documents.vietnamese import fold
 
     embedder = Embedder.load(EmbeddingConfig(), model_dir)
     rng = random.Random(1)
@@ -120,7 +120,7 @@ def prepare(work: Path, size: int, train: int, n_queries: int) -> None:
 def encode_corpus(work: Path, size: int, train: int) -> None:
     from bench.corpus import write_corpus
     from bot.config import EmbeddingConfig
-    from bot.embedding import Embedder, build_builtin_model
+    from bot.retrieval.embedding import Embedder, build_builtin_model
 
     t0 = time.perf_counter()
     corpus = work / "corpus.jsonl"
@@ -133,7 +133,7 @@ def encode_corpus(work: Path, size: int, train: int) -> None:
         with open(corpus, encoding="utf-8") as fh:
             for line in fh:
                 rec = json.loads(line)
-                batch.append(rec["title"] + "\n" + rec["text"])  # as bot.index.index_text (no section)
+                batch.append(rec["title"] + "\n" + rec["text"])  # as bot.retrieval.index.index_text (no section)
                 if len(batch) == step:
                     yield batch
                     batch = []
@@ -167,7 +167,7 @@ def encode_corpus(work: Path, size: int, train: int) -> None:
 
 def child_build(work: Path, size: int, folder: Path, faiss_cfg: dict) -> None:
     from bot.config import FaissConfig
-    from bot.dense import DenseIndex
+    from bot.retrieval.dense import DenseIndex
 
     vecs = np.array(vectors_of(work, size))
     before = proc_status()
@@ -183,7 +183,7 @@ def child_serve(work: Path, folder: Path, faiss_cfg: dict, searches: int, k: int
     import faiss
 
     from bot.config import FaissConfig
-    from bot.dense import DenseIndex
+    from bot.retrieval.dense import DenseIndex
 
     faiss.omp_set_num_threads(1)
     qv = np.load(work / "queries.npy")
@@ -211,7 +211,7 @@ def child_serve(work: Path, folder: Path, faiss_cfg: dict, searches: int, k: int
     # Mapped file pages count in RSS (RssFile), and the kernel maps up to 16 neighbouring cached
     # pages per fault ("fault-around"), so RSS grows well beyond the rows read
     mm = np.memmap(folder / "vectors.f32", dtype=np.float32, mode="r").reshape(-1, index.d)
-    from bot.dense import REFINE_FACTOR, REFINE_MIN
+    from bot.retrieval.dense import REFINE_FACTOR, REFINE_MIN
 
     want = max(REFINE_FACTOR * k, k + REFINE_MIN)
     for i in range(len(qv)):

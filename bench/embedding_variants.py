@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.config import EmbeddingConfig  # noqa: E402
-from bot.embedding import (  # noqa: E402
+from bot.retrieval.embedding import (  # noqa: E402
     Embedder,
     build_builtin_model,
     silent_tokens,

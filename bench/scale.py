@@ -98,7 +98,7 @@ def child_build(work: Path, faiss_index: str) -> None:
     import faiss  # noqa: F401  imported before the clock starts
     import sentence_transformers  # noqa: F401
 
-    from bot.index import build_index
+    from bot.retrieval.index import build_index
 
     cfg = bench_config(work, faiss_index)
     t0 = time.perf_counter()
@@ -119,7 +119,7 @@ def child_serve(work: Path, faiss_index: str, n_queries: int) -> None:
     import sentence_transformers  # noqa: F401
 
     from bench.corpus import queries
-    from bot.service import AnswerService
+    from bot.service.answering import AnswerService
 
     cfg = bench_config(work, faiss_index)
     baseline = proc_status()["VmRSS"]
@@ -202,8 +202,8 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
     """Latency of the project and of the two baselines on the same passages and queries; recall@10."""
     import numpy as np
 
-    from bot.index import index_text
-    from bot.service import AnswerService
+    from bot.retrieval.index import index_text
+    from bot.service.answering import AnswerService
 
     cfg = bench_config(work, faiss_index)
     service = AnswerService(cfg, build_if_missing=False)
@@ -216,9 +216,9 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
     out["search"] = lat(time_each(lambda q: r.search(q, limit=10), qs))
 
     # (a) plain bm25s: lower-cased whitespace tokens of the very texts the project indexes. The index
-    # is built with bot.lexical's bulk builder (the same BM25 scores as bm25s.index, tested; bm25s's
+    # is built with bot.retrieval.lexical's bulk builder (the same BM25 scores as bm25s.index, tested; bm25s's
     # own build needs tens of GB of Python token lists at 1M); scoring is bm25s's get_scores.
-    from bot.lexical import LexicalBuilder, LexicalIndex
+    from bot.retrieval.lexical import LexicalBuilder, LexicalIndex
 
     t = time.perf_counter()
     builder, chunk = LexicalBuilder(), []
@@ -292,8 +292,8 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
     out["dense_recall@10"], out["dense_search_ms"] = dense_recall(served)
     out["hybrid_top10_overlap"], _ = hybrid_with(served)
     if sweep:
-        # both approximate types over the same vectors, built as the index build does (bot.dense)
-        from bot.dense import DenseIndex
+        # both approximate types over the same vectors, built as the index build does (bot.retrieval.dense)
+        from bot.retrieval.dense import DenseIndex
 
         out["sweep"] = []
         for kind in ("hnsw", "ivf"):
@@ -408,7 +408,7 @@ def build_size(size: int, args, work: Path) -> dict:
         print(f"  {human(size)}: build did not finish: {res['build_failed']}", flush=True)
         return res
     res.update(passages=done["passages"], build_s=done["seconds"], build_peak_mb=done["hwm_mb"])
-    from bot.index import current_dir
+    from bot.retrieval.index import current_dir
 
     res["disk_mb"] = folder_bytes(current_dir(work / "index")) / 1e6
     print(f"  {human(size)}: built {done['passages']} passages in {done['seconds']:.1f} s; serving child",

@@ -25,8 +25,8 @@ import sentence_transformers  # noqa: E402,F401
 
 from bench.corpus import queries, write_corpus  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.index import build_index, current_dir  # noqa: E402
-from bot.service import AnswerService  # noqa: E402
+from bot.retrieval.index import build_index, current_dir  # noqa: E402
+from bot.service.answering import AnswerService  # noqa: E402
 
 
 def percentile(values, q):

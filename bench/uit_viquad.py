@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.config import load_config  # noqa: E402
-from bot.evaluation import EvalQuestion, evaluate  # noqa: E402
-from bot.index import build_index  # noqa: E402
-from bot.service import AnswerService  # noqa: E402
+from bot.service.evaluation import EvalQuestion, evaluate  # noqa: E402
+from bot.retrieval.index import build_index  # noqa: E402
+from bot.service.answering import AnswerService  # noqa: E402
 
 
 def read_bench(folder: Path):
@@ -92,7 +92,7 @@ def main() -> int:
         print(f"{'system':<34} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'p50 ms':>7} {'p95 ms':>7}")
         print(f"{'plain bm25s (whitespace tokens)':<34} {'':>6} {'':>6} {'':>6} {plain_bm25(corpus, questions):>7.4f}")
         if args.tokenizers:
-            from bot import vietnamese
+            from bot.documents import vietnamese
 
             variants = {
                 "bm25s syllables (normalized)": lambda t: [x for x in vietnamese.search_tokens(t, folded=False)

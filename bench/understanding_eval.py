@@ -36,10 +36,10 @@ import yaml  # noqa: E402
 
 from bot import vietnamese  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.index import build_index  # noqa: E402
-from bot.search import QueryTerms, Retriever  # noqa: E402
-from bot.service import AnswerService  # noqa: E402
-from bot.understanding import BUILTIN_PATH, Expansion, QueryUnderstanding, added_tokens  # noqa: E402
+from bot.retrieval.index import build_index  # noqa: E402
+from bot.retrieval.search import QueryTerms, Retriever  # noqa: E402
+from bot.service.answering import AnswerService  # noqa: E402
+from bot.retrieval.understanding import BUILTIN_PATH, Expansion, QueryUnderstanding, added_tokens  # noqa: E402
 
 
 class _WeightedLexical:

@@ -78,13 +78,13 @@ def _config(args):
 
 
 def _service(cfg):
-    from bot.service import AnswerService
+    from bot.service.answering import AnswerService
 
     return AnswerService(cfg, progress=lambda msg: print(msg, file=sys.stderr))
 
 
 def cmd_index(args) -> int:
-    from bot.index import build_index, rollback
+    from bot.retrieval.index import build_index, rollback
 
     cfg = _config(args)
     if args.rollback:
@@ -112,7 +112,7 @@ def format_report(report) -> str:
 
 
 def cmd_ask(args) -> int:
-    from bot.console import render_answer, use_color
+    from bot.channels.console import render_answer, use_color
 
     if args.top_k is not None and args.top_k < 1:
         raise UsageError("--top-k must be >= 1")
@@ -172,13 +172,13 @@ def cmd_search(args) -> int:
 
 
 def cmd_chat(args) -> int:
-    from bot.console import chat
+    from bot.channels.console import chat
 
     return chat(_service(_config(args)))
 
 
 def cmd_eval(args) -> int:
-    from bot.evaluation import evaluate, format_result, read_questions
+    from bot.service.evaluation import evaluate, format_result, read_questions
 
     try:
         questions = read_questions(Path(args.questions))
@@ -204,9 +204,9 @@ def cmd_eval(args) -> int:
 def cmd_serve(args) -> int:
     cfg = _config(args)
     if args.channel == "telegram":
-        from bot.channels.telegram import serve
+        from bot.channels.telegram.app import serve
     else:
-        from bot.channels.zalo import serve
+        from bot.channels.zalo.bot import serve
     return serve(cfg)
 
 
@@ -216,9 +216,9 @@ COMMANDS = {"index": cmd_index, "ask": cmd_ask, "search": cmd_search, "chat": cm
 
 def main(argv: list[str] | None = None) -> int:
     from bot.config import ConfigError
-    from bot.documents import DocumentError
-    from bot.embedding import EmbeddingError
-    from bot.index import BuildError, IndexUnavailable
+    from bot.documents.loading import DocumentError
+    from bot.retrieval.embedding import EmbeddingError
+    from bot.retrieval.index import BuildError, IndexUnavailable
 
     parser = build_parser()
     verbose = "--verbose" in (argv or sys.argv[1:]) or "-v" in (argv or sys.argv[1:])

@@ -33,8 +33,8 @@ import sentence_transformers  # noqa: E402,F401
 
 from bot import cli  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.index import current_dir, current_version, list_versions  # noqa: E402
-from bot.search import Retriever  # noqa: E402
+from bot.retrieval.index import current_dir, current_version, list_versions  # noqa: E402
+from bot.retrieval.search import Retriever  # noqa: E402
 
 QUESTIONS = ["chi thi 05 yeu cau gi", "Kết luận 21", "quy định 37 đảng viên không được làm gì",
              "Anh Sơn biểu dương điển hình"]
@@ -49,7 +49,7 @@ def _build(config_path: str) -> None:
 
 def _reader(config_path: str, stop, counts) -> None:
     """Keeps asking questions through a long-lived service that hot-swaps versions."""
-    from bot.service import AnswerService
+    from bot.service.answering import AnswerService
 
     service = AnswerService(load_config(config_path), build_if_missing=False)
     n = 0

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from bot.config import ConfigError, FaissConfig, load_config
-from bot.dense import DenseIndex, index_type, make_index
-from bot.index import build_index, current_dir, index_text
-from bot.search import Retriever
-from bot.service import AnswerService
+from bot.retrieval.dense import DenseIndex, index_type, make_index
+from bot.retrieval.index import build_index, current_dir, index_text
+from bot.retrieval.search import Retriever
+from bot.service.answering import AnswerService
 from conftest import make_workspace
 
 # ivf_nlist 4 and nprobe 2: a small corpus still gets clusters, and only half of them are searched

@@ -1,4 +1,4 @@
-"""Tests for bot.docnumbers: recognising document numbers and mapping them to one canonical form and key."""
+"""Tests for bot.documents.docnumbers: recognising document numbers and mapping them to one canonical form and key."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from bot import docnumbers as dn
+from bot.documents import docnumbers as dn
 
 
 def canonicals(text: str) -> list[str]:
@@ -185,7 +185,7 @@ def test_doc_number_is_a_frozen_value() -> None:
 
 
 def test_plenum_canonical_form_has_a_key_and_a_readable_name_with_its_resolution():
-    from bot.docnumbers import describe_canonical, doc_key
+    from bot.documents.docnumbers import describe_canonical, doc_key
 
     assert doc_key("TW4-XII") == "tw4-xii"
     assert describe_canonical("TW4-XII") == "Hội nghị Trung ương 4 khóa XII (Nghị quyết 04-NQ/TW)"

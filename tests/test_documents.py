@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.documents import load_knowledge
+from bot.documents.loading import load_knowledge
 
 GOOD = """---
 id: ct-05-tw-2016

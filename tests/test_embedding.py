@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.config import EmbeddingConfig
-from bot.embedding import Embedder, EmbeddingError, build_builtin_model
+from bot.retrieval.embedding import Embedder, EmbeddingError, build_builtin_model
 
 # Paragraphs from knowledge/ (public news articles and Chỉ thị 03), verbatim (cut short, or two paragraphs joined); one topic each.
 PASSAGES = [
@@ -268,8 +268,8 @@ def test_index_built_with_a_local_transformer_model_answers_and_switching_back_r
     from conftest import make_workspace
 
     from bot.config import load_config
-    from bot.index import build_index, current_dir
-    from bot.service import AnswerService
+    from bot.retrieval.index import build_index, current_dir
+    from bot.service.answering import AnswerService
 
     cfg_path = make_workspace(tmp_path, embedding={
         "model": str(tiny_transformer_dir), "query_prefix": "query: ", "passage_prefix": "passage: ",

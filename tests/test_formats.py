@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.documents import load_file, load_knowledge
-from bot.formats import extract, extract_header_metadata
+from bot.documents.loading import load_file, load_knowledge
+from bot.documents.formats import extract, extract_header_metadata
 from tests.conftest import make_workspace
 
 FONT_CANDIDATES = [
@@ -302,8 +302,8 @@ def test_bad_files_are_reported_with_a_clear_reason_and_the_rest_is_loaded(loade
 @pytest.fixture(scope="module")
 def service(knowledge):
     from bot.config import load_config
-    from bot.index import build_index
-    from bot.service import AnswerService
+    from bot.retrieval.index import build_index
+    from bot.service.answering import AnswerService
 
     cfg = load_config(knowledge)
     report = build_index(cfg)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.index import (BuildError, IndexUnavailable, build_index, build_lock, current_dir, current_version,
+from bot.retrieval.index import (BuildError, IndexUnavailable, build_index, build_lock, current_dir, current_version,
                        list_versions)
-from bot.search import Retriever
-from bot.service import AnswerService
+from bot.retrieval.search import Retriever
+from bot.service.answering import AnswerService
 
 
 def test_build_writes_a_verified_version_and_points_current_at_it(workspace):
@@ -141,7 +141,7 @@ def test_changed_embedding_settings_rebuild_everything_and_say_why(workspace):
 
 
 def test_rollback_makes_the_previous_version_current_again(workspace):
-    from bot.index import rollback
+    from bot.retrieval.index import rollback
 
     cfg = load_config(workspace)
     first = build_index(cfg)
@@ -176,8 +176,8 @@ def test_bulk_built_lexical_index_scores_exactly_like_bm25s():
     import bm25s
     import numpy as np
 
-    from bot.lexical import LexicalIndex
-    from bot.vietnamese import search_tokens
+    from bot.retrieval.lexical import LexicalIndex
+    from bot.documents.vietnamese import search_tokens
 
     texts = [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).resolve().parents[1] / "knowledge")
                                                            .glob("tin-*.md"))[:20]]

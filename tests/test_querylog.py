@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.querylog import QueryLog
+from bot.service.querylog import QueryLog
 
 
 def test_questions_and_feedback_are_counted_and_ids_are_stored_only_as_salted_hashes(tmp_path, monkeypatch):

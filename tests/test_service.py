@@ -120,7 +120,7 @@ def test_plenum_reference_also_finds_the_resolution_it_issued(tmp_path):
     from conftest import make_workspace
 
     from bot.config import load_config
-    from bot.service import AnswerService
+    from bot.service.answering import AnswerService
 
     svc = AnswerService(load_config(make_workspace(tmp_path, docs=[
         "tin-danviet-27-bieu-hien-suy-thoai-nq04.md", "tin-plo-diem-mat-bieu-hien-suy-thoai-nq04-2017.md",

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from bot.config import load_config
-from bot.documents import load_knowledge
-from bot.index import IndexUnavailable, build_index, current_dir
-from bot.search import Retriever
-from bot.store import ARRAYS, PASSAGES, open_store
+from bot.documents.loading import load_knowledge
+from bot.retrieval.index import IndexUnavailable, build_index, current_dir
+from bot.retrieval.search import Retriever
+from bot.retrieval.store import ARRAYS, PASSAGES, open_store
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_a_store_whose_passages_file_does_not_match_its_offsets_is_refused(works
 def test_streamed_lexical_build_scores_exactly_like_bm25s_over_chunks():
     import bm25s
 
-    from bot.lexical import LexicalBuilder, LexicalIndex
+    from bot.retrieval.lexical import LexicalBuilder, LexicalIndex
 
     rng = np.random.default_rng(0)
     corpus = [[f"t{int(x)}" for x in rng.zipf(1.3, size=int(rng.integers(1, 300))) if x < 5000] or ["t1"]
@@ -108,7 +108,7 @@ def test_streamed_lexical_build_scores_exactly_like_bm25s_over_chunks():
 
 
 def test_lexical_index_loaded_from_disk_reads_postings_on_demand_and_scores_the_same(tmp_path):
-    from bot.lexical import LexicalBuilder, LexicalIndex
+    from bot.retrieval.lexical import LexicalBuilder, LexicalIndex
 
     builder = LexicalBuilder()
     builder.add([["a", "b", "a"], ["b", "c"], ["c", "c", "d"], ["e"] * 3])
@@ -128,7 +128,7 @@ def test_lexical_index_loaded_from_disk_reads_postings_on_demand_and_scores_the_
 
 @pytest.mark.parametrize("n, k", [(1_000_000, 100), (200_000, 400), (50, 10), (100, 100)])
 def test_top_k_finds_the_k_largest_scores_like_a_full_partition(n, k):
-    from bot.search import top_k
+    from bot.retrieval.search import top_k
 
     rng = np.random.default_rng(n + k)
     for values in (rng.random(n).astype(np.float32), np.zeros(n, dtype=np.float32),
@@ -141,8 +141,8 @@ def test_top_k_finds_the_k_largest_scores_like_a_full_partition(n, k):
 
 
 def test_an_incremental_build_tokenizes_only_new_passages_and_scores_like_a_full_build(workspace, monkeypatch):
-    from bot import vietnamese
-    from bot.index import list_versions, versions_dir
+    from bot.documents import vietnamese
+    from bot.retrieval.index import list_versions, versions_dir
 
     cfg = load_config(workspace)
     build_index(cfg)
@@ -178,7 +178,7 @@ def test_an_incremental_build_tokenizes_only_new_passages_and_scores_like_a_full
 
 
 def test_the_document_list_is_read_once_per_served_version(workspace):
-    from bot.service import AnswerService
+    from bot.service.answering import AnswerService
 
     service = AnswerService(load_config(workspace))
     first = service.documents()
@@ -208,8 +208,8 @@ def test_a_loaded_version_keeps_answering_after_its_folder_is_removed(workspace)
 
 
 def test_an_index_of_an_older_format_is_refused_or_rebuilt_once(workspace):
-    from bot.index import FORMAT_VERSION, current_format
-    from bot.service import AnswerService
+    from bot.retrieval.index import FORMAT_VERSION, current_format
+    from bot.service.answering import AnswerService
 
     cfg = load_config(workspace)
     build_index(cfg)
@@ -225,7 +225,7 @@ def test_an_index_of_an_older_format_is_refused_or_rebuilt_once(workspace):
 
 @pytest.mark.parametrize("damage", ["lexical_folded/data.csc.index.npy", "vectors.f32", "passage_hashes.txt"])
 def test_a_damaged_current_version_is_not_reused_and_a_plain_reindex_repairs_it(workspace, damage):
-    from bot.service import AnswerService
+    from bot.service.answering import AnswerService
 
     cfg = load_config(workspace)
     build_index(cfg)

@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.channels import telegram_render as render
-from bot.channels.telegram import (QuestionLimiter, StartupError, _safe_filename, build_application, serve,
+from bot.channels.telegram import render
+from bot.channels.telegram.app import (QuestionLimiter, StartupError, _safe_filename, build_application, serve,
                                   webhook_options)
 from bot.config import WebhookConfig, load_config
-from bot.documents import SUPPORTED_EXTENSIONS
+from bot.documents.loading import SUPPORTED_EXTENSIONS
 from bot.models import Failure, IndexReport
-from bot.querylog import QueryLog
-from bot.service import AnswerService
+from bot.service.querylog import QueryLog
+from bot.service.answering import AnswerService
 from conftest import SAMPLE_DOCS, make_workspace
 from fake_telegram import ADMIN, BOT, GROUP, USER, FakeTelegram
 
@@ -288,7 +288,7 @@ def test_private_question_is_answered_with_bold_reference_and_bold_matched_words
 
 
 def test_typing_is_shown_only_while_an_answer_takes_time(bot, monkeypatch):
-    import bot.channels.telegram as channel
+    import bot.channels.telegram.app as channel
 
     answer = bot.service.answer
 

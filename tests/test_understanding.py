@@ -1,4 +1,4 @@
-"""Tests for bot.understanding: abbreviations, chat shorthand, names and synonyms, and the list files."""
+"""Tests for bot.retrieval.understanding: abbreviations, chat shorthand, names and synonyms, and the list files."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import docnumbers, vietnamese
-from bot.understanding import BUILTIN_PATH, KINDS, QueryUnderstanding, added_tokens
+from bot.documents import docnumbers, vietnamese
+from bot.retrieval.understanding import BUILTIN_PATH, KINDS, QueryUnderstanding, added_tokens
 
 REPO = Path(__file__).resolve().parents[1]
 CHAT = [json.loads(line) for line in (REPO / "tests/data/chat_questions.jsonl").read_text(encoding="utf-8")

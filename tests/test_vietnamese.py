@@ -1,4 +1,4 @@
-"""Tests for bot.vietnamese: normalisation, folding, search tokens and match spans."""
+"""Tests for bot.documents.vietnamese: normalisation, folding, search tokens and match spans."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from bot import vietnamese as vi
+from bot.documents import vietnamese as vi
 
 # Real sentences from /work/shared/corpus.
 KL21_SENTENCE = (
@@ -205,7 +205,7 @@ def test_pyvi_tokens_join_compound_words() -> None:
 
 
 def test_both_token_streams_in_one_pass_equal_the_separate_calls():
-    from bot.vietnamese import search_token_streams, search_tokens
+    from bot.documents.vietnamese import search_token_streams, search_tokens
 
     for text in ["Chỉ thị 05-CT/TW, ngày 15/5/2016 của Bộ Chính trị về “Đẩy mạnh học tập và làm theo”.",
                  "Quy định những điều đảng viên không được làm; 19 điều cấm!", "TW4 khóa XII", ""]:
@@ -216,7 +216,7 @@ def test_both_token_streams_in_one_pass_equal_the_separate_calls():
 
 
 def test_highlighting_prefers_word_pairs_over_loose_unaccented_syllables():
-    from bot.vietnamese import highlight_spans, search_tokens
+    from bot.documents.vietnamese import highlight_spans, search_tokens
 
     text = "Hồ Chí Minh, ngày 20/05/2016: Chỉ thị 05 yêu cầu cán bộ nêu gương."
     tokens = search_tokens("chi thi 05 yeu cau gi", folded=True)

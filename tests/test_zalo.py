@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from bot import messages as msg
-from bot.channels import zalo
+from bot.channels.zalo import bot as zalo
 from bot.config import Config, QueryLogConfig, WebhookConfig, ZaloConfig, load_config
-from bot.querylog import QueryLog
-from bot.service import AnswerService
+from bot.service.querylog import QueryLog
+from bot.service.answering import AnswerService
 from conftest import make_workspace
 from fake_zalo import FakeZalo, text_update
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from bot import docnumbers, vietnamese
+from bot.documents import docnumbers, vietnamese
 
 __all__ = [
     "BUILTIN_PATH",

@@ -6,7 +6,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from bot import docnumbers
+from bot.documents import docnumbers
 from bot.models import Document, Passage
 
 # Heading-like markers, from the outermost level to the innermost.

@@ -26,7 +26,7 @@ from typing import Iterator
 
 import numpy as np
 
-from bot import docnumbers
+from bot.documents import docnumbers
 from bot.models import Document, Passage
 
 PASSAGES = "passages.jsonl"

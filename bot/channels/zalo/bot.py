@@ -25,8 +25,8 @@ from typing import Any
 from bot import messages as msg
 from bot.config import Config, ZaloConfig
 from bot.models import Answer, DocumentCard, Hit, IndexInfo, IndexReport, Reference
-from bot.querylog import QueryLog, QueryStats
-from bot.zalo_client import MAX_TEXT_CHARS, ZaloApiError, ZaloClient
+from bot.service.querylog import QueryLog, QueryStats
+from bot.channels.zalo.client import MAX_TEXT_CHARS, ZaloApiError, ZaloClient
 
 log = logging.getLogger(__name__)
 
@@ -779,7 +779,7 @@ async def run(config: Config, token: str, secret: str = "", stop: asyncio.Event 
                                        f"check {TOKEN_ENV}") from None
             raise ZaloStartupError(f"cannot reach the Zalo Bot API at {config.zalo.api_base_url}: {exc}") from None
         if service is None:
-            from bot.service import AnswerService  # loading the index is slow: only once the token works
+            from bot.service.answering import AnswerService  # loading the index is slow: only once the token works
 
             service = await asyncio.to_thread(AnswerService, config)
         bot.service = service

@@ -29,13 +29,13 @@ from typing import Callable, Iterator
 import numpy as np
 from tqdm import tqdm
 
-from bot import vietnamese
-from bot.chunking import chunk_document
+from bot.documents import vietnamese
+from bot.documents.chunking import chunk_document
 from bot.config import Config
-from bot.documents import load_knowledge
+from bot.documents.loading import load_knowledge
 from bot.models import Document, Failure, IndexReport, Passage
-from bot.understanding import BUILTIN_PATH as UNDERSTANDING_BUILTIN
-from bot.understanding import QueryUnderstanding
+from bot.retrieval.understanding import BUILTIN_PATH as UNDERSTANDING_BUILTIN
+from bot.retrieval.understanding import QueryUnderstanding
 
 ADMIN_LISTS = "_understanding.yaml"  # in knowledge/: admins' abbreviations and synonyms (docs/understanding.md)
 
@@ -295,7 +295,7 @@ def _lexical_reusable(previous: tuple[Path, dict] | None, positions: np.ndarray 
     stream when runs are reused)."""
     if previous is None or positions is None or previous[1].get("tokenizer") != tokenizer_version():
         return False
-    from bot.lexical import LENGTHS
+    from bot.retrieval.lexical import LENGTHS
 
     if not all((previous[0] / name / LENGTHS).is_file() for name in LEXICAL_DIRS):
         return False
@@ -304,7 +304,7 @@ def _lexical_reusable(previous: tuple[Path, dict] | None, positions: np.ndarray 
 
 def _build_lexical_reusing(out: Path, old: Path, positions: np.ndarray, texts: list[str], stream: int) -> None:
     """One lexical index: the previous version's runs for unchanged passages, new tokens for the rest."""
-    from bot.lexical import LexicalBuilder, read_runs
+    from bot.retrieval.lexical import LexicalBuilder, read_runs
 
     try:
         vocab, matrix, lengths = read_runs(old)
@@ -331,7 +331,7 @@ def _build_lexical_reusing(out: Path, old: Path, positions: np.ndarray, texts: l
 
 
 def _save_lexical(builder, out: Path) -> None:
-    from bot.lexical import LENGTHS, LexicalIndex
+    from bot.retrieval.lexical import LENGTHS, LexicalIndex
 
     bm25 = LexicalIndex.from_builder(builder)
     bm25.save(str(out))
@@ -349,9 +349,9 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     """
     import faiss  # noqa: F401  (imported before the model thread starts)
 
-    from bot.embedding import Embedder, build_builtin_model
-    from bot.lexical import LexicalBuilder
-    from bot.store import StoreWriter
+    from bot.retrieval.embedding import Embedder, build_builtin_model
+    from bot.retrieval.lexical import LexicalBuilder
+    from bot.retrieval.store import StoreWriter
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
 
@@ -417,7 +417,7 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
         if reuse_vectors:
             shutil.copytree(previous[0] / "model", model_dir)
         else:
-            from bot.embedding import TRAIN_SAMPLE
+            from bot.retrieval.embedding import TRAIN_SAMPLE
 
             say(f"Training the builtin embedding model on {min(len(texts), TRAIN_SAMPLE)} of {len(texts)} passages")
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="builtin-model")
@@ -448,7 +448,7 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
     # vectors of every passage, when the builtin model was just trained on them
     trained = training.result() if training is not None else None
     embedder = Embedder.load(emb, model_dir)
-    from bot.dense import DenseIndex
+    from bot.retrieval.dense import DenseIndex
 
     todo = np.flatnonzero(positions < 0) if reuse_vectors else np.arange(len(texts))
     say(f"Embedding {len(todo)} passages ({len(texts) - len(todo)} reused)")
@@ -498,7 +498,7 @@ def _write_version(config: Config, out: Path, version: str, docs: list[Document]
 
 def rollback(config: Config) -> str:
     """Make the version before the current one current again; returns its name."""
-    from bot.search import Retriever
+    from bot.retrieval.search import Retriever
 
     root = Path(config.index.dir)
     with build_lock(root):
@@ -517,7 +517,7 @@ def rollback(config: Config) -> str:
 
 def _verify(config: Config, folder: Path) -> None:
     """Load the new version the way the service will and ask it one question."""
-    from bot.search import Retriever
+    from bot.retrieval.search import Retriever
 
     retriever = Retriever.load(folder, config, verify_files=False)  # checksums were just computed
     if retriever.size == 0:

@@ -17,8 +17,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot import docnumbers
-from bot.vietnamese import normalize
+from bot.documents import docnumbers
+from bot.documents.vietnamese import normalize
 
 log = logging.getLogger(__name__)
 

@@ -53,12 +53,12 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import messages
-from bot.channels import telegram_render as render
+from bot.channels.telegram import render
 from bot.config import Config
 # only the list of accepted extensions: reading and checking documents goes through the service
-from bot.documents import SUPPORTED_EXTENSIONS
+from bot.documents.loading import SUPPORTED_EXTENSIONS
 from bot.models import Answer, Document, Failure, IndexReport
-from bot.querylog import QueryLog
+from bot.service.querylog import QueryLog
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class Deps:
     """What the handlers need, kept in application.bot_data["deps"]."""
 
     config: Config
-    service: Any  # bot.service.AnswerService
+    service: Any  # bot.service.answering.AnswerService
     querylog: QueryLog
     buttons: ButtonStore = field(default_factory=ButtonStore)
     limiter: QuestionLimiter = field(init=False)
@@ -793,7 +793,7 @@ def serve(config: Config) -> int:
         return 2
     # httpx logs every request URL at INFO, and Bot API URLs contain the token
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    from bot.service import AnswerService  # imported here: the channel module loads without torch
+    from bot.service.answering import AnswerService  # imported here: the channel module loads without torch
 
     service = AnswerService(config)
     querylog = QueryLog(config.querylog.path)

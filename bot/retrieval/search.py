@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bot import docnumbers, vietnamese
+from bot.documents import docnumbers, vietnamese
 from bot.config import Config
-from bot.index import FORMAT_VERSION, MANIFEST, IndexUnavailable, damaged_file, index_text
-from bot.dense import DenseIndex
-from bot.store import Store
-from bot.understanding import QueryUnderstanding, added_tokens
+from bot.retrieval.index import FORMAT_VERSION, MANIFEST, IndexUnavailable, damaged_file, index_text
+from bot.retrieval.dense import DenseIndex
+from bot.retrieval.store import Store
+from bot.retrieval.understanding import QueryUnderstanding, added_tokens
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +108,9 @@ class Retriever:
     def load(cls, folder: Path, config: Config, *, verify_files: bool = True) -> "Retriever":
         import faiss
 
-        from bot.embedding import Embedder, EmbeddingError
-        from bot.lexical import LexicalIndex
-        from bot.store import open_store
+        from bot.retrieval.embedding import Embedder, EmbeddingError
+        from bot.retrieval.lexical import LexicalIndex
+        from bot.retrieval.store import open_store
 
         folder = Path(folder)
         try:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from bot import messages
 from bot.models import Answer, DocumentCard, Hit, IndexInfo, IndexReport, Reference
-from bot.querylog import QueryStats
+from bot.service.querylog import QueryStats
 
 MESSAGE_LIMIT = 4096
 # room for the Telegram client's own counting quirks; a message is always a little below the limit

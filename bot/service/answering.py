@@ -8,12 +8,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bot import docnumbers, messages, vietnamese
+from bot.documents import docnumbers, vietnamese
+
+from bot import messages
 from bot.config import Config
-from bot.index import FORMAT_VERSION, IndexUnavailable, build_index, current_dir, current_format, current_version
-from bot.documents import DocumentError, load_file
+from bot.retrieval.index import FORMAT_VERSION, IndexUnavailable, build_index, current_dir, current_format, current_version
+from bot.documents.loading import DocumentError, load_file
 from bot.models import Answer, Document, DocumentCard, Failure, Hit, IndexInfo, IndexReport, Reference
-from bot.search import QueryTerms, Retriever, Scored
+from bot.retrieval.search import QueryTerms, Retriever, Scored
 
 log = logging.getLogger(__name__)
 

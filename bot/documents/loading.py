@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from bot import docnumbers, formats
+from bot.documents import docnumbers, formats
 from bot.models import Document, Failure
 
 log = logging.getLogger(__name__)

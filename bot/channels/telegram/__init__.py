@@ -1,0 +1,1 @@
+"""Telegram channel: the python-telegram-bot Application, its handlers and HTML rendering."""

@@ -1,0 +1,1 @@
+"""Documents layer: files -> Document -> Passage (formats, loading, chunking, Vietnamese text, document numbers)."""

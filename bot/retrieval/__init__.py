@@ -1,0 +1,1 @@
+"""Retrieval layer: owns the on-disk index version and answers a question with ranked passages."""

@@ -1,0 +1,1 @@
+"""Service layer: question -> Answer, admin work (reindex, upload, stats), the query log and evaluation."""
