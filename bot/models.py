@@ -22,6 +22,12 @@ class Document:
     path: str = ""  # path relative to the knowledge folder
     # PDF only: offset in `text` where page i + 1 begins (for page numbers in references)
     page_starts: tuple[int, ...] = ()
+    # status (front matter / sidecar, or read from the text): canonical numbers this document replaces, the
+    # number of the one replacing it, "còn hiệu lực" / "hết hiệu lực" ("" unknown), date it takes effect
+    replaces: tuple[str, ...] = ()
+    replaced_by: str = ""
+    status: str = ""
+    effective: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,12 @@ class Passage:
     text: str
     doc_numbers: tuple[str, ...] = ()  # canonical numbers (docnumbers) mentioned in the passage
     page: int = 0  # page where the passage starts (PDF documents), 0 when unknown
+    # structural units, outermost first, as canonical keys: ("chuong:2", "dieu:4", "khoan:2", "diem:b") or the
+    # decimal outline ("muc:3", "muc:3.2", "muc:3.2.1"); () for unstructured text (news)
+    units: tuple[str, ...] = ()
+    # units of another document this passage carries out, read from its text ("3. Điều 4: …", "(Khoản 2)"):
+    # e.g. ("dieu:4", "dieu:4/khoan:2"); the implemented document is the one the passage's document implements
+    implements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
