@@ -302,11 +302,42 @@ def test_a_corpus_larger_than_the_sample_trains_on_part_and_encodes_all(tmp_path
     assert np.count_nonzero(np.linalg.norm(vectors, axis=1)) == len(texts)
 
 
-def test_queries_encoded_without_the_library_call_equal_the_models_own_encoding(builtin):
+def test_static_model_is_encoded_in_numpy_exactly_as_the_library_encodes_it(builtin, builtin_dir):
+    from sentence_transformers import SentenceTransformer
+
     questions = ["chi thi 05 yeu cau gi", "Quy định 37 về những điều đảng viên không được làm", "xyz qqq", "",
                  PASSAGES[3]]
-    assert builtin._static is not None  # the builtin model takes the direct path
-    direct = builtin.encode_queries(questions)
-    through_library = builtin._encode(questions, "", show_progress=False)
-    assert np.allclose(direct, through_library, atol=1e-6)
-    assert not direct[2].any() and not direct[3].any()  # unknown words, empty text: zero vectors
+    assert builtin.is_static  # the builtin model takes the NumPy path
+    library = SentenceTransformer(str(builtin_dir), device="cpu")
+    expected = library.encode(questions, convert_to_numpy=True)
+    norms = np.linalg.norm(expected, axis=1, keepdims=True)
+    expected = np.divide(expected, norms, out=np.zeros_like(expected), where=norms > 0)
+    np.testing.assert_allclose(builtin.encode_queries(questions), expected, atol=1e-5)
+    # passages (many at once) take the sparse path: the same vectors
+    many = PASSAGES * 10
+    np.testing.assert_allclose(builtin.encode_passages(many), library.encode(many, normalize_embeddings=True),
+                               atol=1e-5)
+    assert not builtin.encode_queries(["xyz qqq", ""]).any()  # unknown words, empty text: zero vectors
+
+
+def test_search_with_the_builtin_model_imports_neither_torch_nor_sentence_transformers(built_workspace):
+    """A cold `search` (the CLI, in a fresh process) answers without the seconds-long torch import."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, json\n"
+        "from bot.cli import main\n"
+        f"code = main(['--config', {str(built_workspace)!r}, 'search', 'Chỉ thị 05 yêu cầu gì?', '--json'])\n"
+        "print(json.dumps([code, [m for m in ('torch', 'sentence_transformers', 'transformers', 'sklearn')"
+        " if m in sys.modules]]))\n"
+    )
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    code, imported = json.loads(lines[-1])
+    assert code == 0 and imported == []
+    assert "tin-" in done.stdout  # it did find passages: the dense side ran

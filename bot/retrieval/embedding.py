@@ -10,17 +10,15 @@ import os
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
 from tokenizers.models import WordLevel
-from tokenizers.trainers import WordLevelTrainer
 
 from bot.config import EmbeddingConfig
 
 log = logging.getLogger(__name__)
 
-# sentence_transformers, torch, sklearn and pyvi are imported where first needed: together they take
-# seconds to import, and code that only reads the module's names should not pay for them.
+# sentence_transformers, torch, scipy, sklearn and pyvi are imported where first needed: together they
+# take seconds to import, and answering a question with a static model needs none of them.
 
 UNKNOWN_TOKEN = "[UNK]"
 MAX_VOCABULARY = 200_000
@@ -34,6 +32,7 @@ MIN_RANK_TO_DROP_FIRST = 16  # below that the first component still tells passag
 # token matrix needs ~26 GB at a million passages); every passage is then encoded with the result.
 TRAIN_SAMPLE = 100_000
 ENCODE_BATCH = 20_000
+SMALL_BATCH = 64  # up to this many texts (questions) a static model encodes without a sparse matrix
 
 
 class EmbeddingError(Exception):
@@ -59,6 +58,8 @@ def vietnamese_normalizer() -> normalizers.Normalizer:
 
 def train_tokenizer(texts: list[str], max_vocabulary: int = MAX_VOCABULARY) -> Tokenizer:
     """A word-level tokenizer over the corpus's syllables, normalising Vietnamese on its own."""
+    from tokenizers.trainers import WordLevelTrainer
+
     tokenizer = Tokenizer(WordLevel(unk_token=UNKNOWN_TOKEN))
     tokenizer.normalizer = vietnamese_normalizer()
     # words and runs of punctuation: "05-CT/TW" -> "05" "-" "ct" "/" "tw" (punctuation gets a zero vector)
@@ -79,8 +80,10 @@ def silent_tokens(tokenizer: Tokenizer) -> np.ndarray:
     return silent
 
 
-def token_counts(tokenizer: Tokenizer, texts: list[str]) -> sp.csr_matrix:
-    """Passage × token count matrix, [UNK] included (column 0)."""
+def token_counts(tokenizer: Tokenizer, texts: list[str]):
+    """Passage × token count matrix (scipy.sparse CSR), [UNK] included (column 0)."""
+    import scipy.sparse as sp
+
     encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)  # fast: no offsets
     ids = [e.ids for e in encode(texts, add_special_tokens=False)]
     lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
@@ -93,7 +96,7 @@ def token_counts(tokenizer: Tokenizer, texts: list[str]) -> sp.csr_matrix:
 
 
 def word_vectors(
-    counts: sp.csr_matrix,
+    counts,
     dim: int,
     seed: int = 0,
     *,
@@ -111,6 +114,8 @@ def word_vectors(
     (a corpus of a few passages has few) stay zero, so the dimension is always `dim`.
     `ignored` marks tokens that get a zero vector; by default only [UNK] (id 0).
     """
+    import scipy.sparse as sp
+
     n_passages, vocabulary = counts.shape
     if ignored is None:
         ignored = np.arange(vocabulary) == 0
@@ -212,31 +217,105 @@ def _unit_rows(vectors: np.ndarray) -> np.ndarray:
 
 # --- encoding ----------------------------------------------------------------------------------------
 
+MODULES_FILE = "modules.json"
+STATIC_MODULE = "StaticEmbedding"  # the class name ending a modules.json "type"
+NORMALIZE_MODULE = "Normalize"
+STATIC_WEIGHTS = "embedding.weight"
+
+
+class StaticModel:
+    """A saved sentence-transformers StaticEmbedding folder, read with NumPy and `tokenizers` alone.
+
+    Computes what `SentenceTransformer(folder).encode` computes for such a model (the mean of the token
+    vectors of each text, its tokenizer run without special tokens) without importing torch or
+    sentence-transformers, which take seconds to import: a cold `ask` pays only for reading the weights.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, weights: np.ndarray) -> None:
+        self.tokenizer = tokenizer
+        self.weights = weights
+
+    @property
+    def dim(self) -> int:
+        return int(self.weights.shape[1])
+
+    @classmethod
+    def read(cls, folder: Path) -> StaticModel | None:
+        """The model in `folder` when it is a lone StaticEmbedding (optionally followed by Normalize,
+        which changes nothing here: vectors are normalised anyway), else None (load it with the library)."""
+        try:
+            modules = json.loads((folder / MODULES_FILE).read_text(encoding="utf-8"))
+            kinds = [str(m["type"]).rsplit(".", 1)[-1] for m in modules]
+            if not kinds or kinds[0] != STATIC_MODULE or any(k != NORMALIZE_MODULE for k in kinds[1:]):
+                return None
+            where = folder / str(modules[0].get("path") or "")
+            weights_file, tokenizer_file = where / "model.safetensors", where / "tokenizer.json"
+            if not (weights_file.is_file() and tokenizer_file.is_file()):
+                return None  # e.g. a model2vec layout or pytorch_model.bin: the library knows those
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None  # not a folder this reader understands; the library says what is wrong
+        from safetensors.numpy import load_file
+
+        try:
+            tensors = load_file(str(weights_file))
+            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        except Exception as exc:  # safetensors and tokenizers raise their own error types
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise EmbeddingError(f"static embedding model {folder}: cannot read: {reason}") from exc
+        weights = tensors.get(STATIC_WEIGHTS)
+        if weights is None or weights.ndim != 2 or weights.shape[0] != tokenizer.get_vocab_size():
+            return None
+        tokenizer.no_padding()  # as StaticEmbedding does
+        return cls(tokenizer, np.ascontiguousarray(weights, dtype=np.float32))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length rows (zero for a text without tokens), float32."""
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if len(texts) <= SMALL_BATCH:  # questions: no sparse matrix, no scipy import
+            for row, encoding in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+                if encoding.ids:
+                    vectors[row] = self.weights[encoding.ids].mean(axis=0)
+            return _unit_rows(vectors)
+        for start in range(0, len(texts), ENCODE_BATCH):
+            batch = list(texts[start:start + ENCODE_BATCH])
+            counts = token_counts(self.tokenizer, batch)
+            sums = np.asarray(counts @ self.weights, dtype=np.float32)
+            vectors[start:start + len(batch)] = _unit_rows(sums)  # the mean has the sum's direction
+        return vectors
+
+
 
 class Embedder:
-    """The one way the project turns text into vectors: float32 rows of unit length (or zero)."""
+    """The one way the project turns text into vectors: float32 rows of unit length (or zero).
 
-    def __init__(self, model, cfg: EmbeddingConfig, name: str) -> None:
+    A static model (the builtin one, or any lone StaticEmbedding folder) is computed in NumPy
+    (StaticModel); anything else goes through sentence-transformers.
+    """
+
+    def __init__(self, cfg: EmbeddingConfig, name: str, *, model=None, static: StaticModel | None = None) -> None:
+        if (model is None) == (static is None):
+            raise ValueError("an Embedder wraps either a sentence-transformers model or a static model")
         self._model = model
+        self._static = static
         self._cfg = cfg
         self._name = name
+        if static is not None:
+            self._dim = static.dim
+            self._batch_size = 0
+            return
         self._dim = model.get_embedding_dimension() or int(model.encode(["x"]).shape[1])
         # batch_size bounds a transformer's memory; a static model needs next to none, and large
         # batches let its tokenizer use every core
-        static = math.isinf(model.max_seq_length or 0)
-        self._batch_size = max(cfg.batch_size, 1024) if static else cfg.batch_size
-        self._static = _static_parts(model) if not (cfg.query_prefix or cfg.segment_words) else None
+        static_library_model = math.isinf(model.max_seq_length or 0)
+        self._batch_size = max(cfg.batch_size, 1024) if static_library_model else cfg.batch_size
 
     @classmethod
     def load(cls, cfg: EmbeddingConfig, builtin_dir: Path) -> Embedder:
         """Load the builtin model from `builtin_dir`, a local model folder, or (only then online) a hub model."""
-        _limit_threads()
-        from sentence_transformers import SentenceTransformer
-
         if cfg.model == "builtin":
             where, source, local = f"builtin embedding model {builtin_dir}", Path(builtin_dir), True
             hint = "rebuild the index"
-            if not (source / "modules.json").is_file():
+            if not (source / MODULES_FILE).is_file():
                 raise EmbeddingError(f"{where}: not found ({hint})")
         else:
             where, source = f"embedding.model {cfg.model!r}", Path(cfg.model).expanduser()
@@ -247,13 +326,22 @@ class Embedder:
                 raise EmbeddingError(f"{where}: no such folder (set embedding.model: builtin, or a model folder)")
             else:
                 source, hint = cfg.model, "no internet? set embedding.model: builtin"
+        if local and not cfg.segment_words:
+            static = StaticModel.read(Path(source))
+            if static is not None:
+                embedder = cls(cfg, cfg.model, static=static)
+                log.info("embedding model %s loaded (static, NumPy): dim %d", embedder.name, embedder.dim)
+                return embedder
+        _limit_threads()
+        from sentence_transformers import SentenceTransformer
+
         try:
             model = SentenceTransformer(str(source), device="cpu", local_files_only=local)
         except Exception as exc:  # any failure inside the library means the same thing here
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise EmbeddingError(f"{where}: cannot load: {reason} ({hint})") from exc
         _apply_max_seq_length(model, cfg.max_seq_length)
-        embedder = cls(model, cfg, cfg.model)
+        embedder = cls(cfg, cfg.model, model=model)
         log.info("embedding model %s loaded: dim %d", embedder.name, embedder.dim)
         return embedder
 
@@ -267,25 +355,20 @@ class Embedder:
         return self._name
 
     @property
+    def is_static(self) -> bool:
+        """True when texts are encoded in NumPy, without torch."""
+        return self._static is not None
+
+    @property
     def max_seq_length(self) -> int | None:
-        """Tokens a text is cut to; None for models that see every token (the builtin one)."""
+        """Tokens a text is cut to; None for models that see every token (static ones)."""
+        if self._static is not None:
+            return None
         value = self._model.max_seq_length
         return None if value is None or not math.isfinite(value) else int(value)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        if self._static is not None:
-            return self._encode_static(texts)
         return self._encode(texts, self._cfg.query_prefix, show_progress=False)
-
-    def _encode_static(self, texts: list[str]) -> np.ndarray:
-        """What a lone StaticEmbedding computes (the mean of its token vectors), without the
-        sentence-transformers/torch call overhead: about 2 ms of CPU less per question."""
-        tokenizer, weights = self._static
-        vectors = np.zeros((len(texts), self._dim), dtype=np.float32)
-        for row, encoding in enumerate(tokenizer.encode_batch(list(texts), add_special_tokens=False)):
-            if encoding.ids:
-                vectors[row] = weights[encoding.ids].mean(axis=0)
-        return _unit_rows(vectors)
 
     def encode_passages(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         return self._encode(texts, self._cfg.passage_prefix, show_progress=show_progress)
@@ -293,6 +376,8 @@ class Embedder:
     def _encode(self, texts: list[str], prefix: str, show_progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
+        if self._static is not None:
+            return self._static.encode([prefix + t for t in texts] if prefix else list(texts))
         if self._cfg.segment_words:
             texts = segment_words(texts)
         vectors = self._model.encode(
@@ -303,20 +388,6 @@ class Embedder:
             convert_to_numpy=True,
         )
         return _unit_rows(np.asarray(vectors, dtype=np.float32))
-
-
-def _static_parts(model):
-    """(tokenizer, token vectors as NumPy) when the model is a lone mean-pooling StaticEmbedding (the
-    builtin model), else None."""
-    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
-
-    modules = list(model)
-    if len(modules) != 1 or not isinstance(modules[0], StaticEmbedding):
-        return None
-    bag = modules[0].embedding
-    if getattr(bag, "mode", "mean") != "mean" or getattr(bag, "padding_idx", None) is not None:
-        return None
-    return modules[0].tokenizer, bag.weight.detach().cpu().numpy()
 
 
 def segment_words(texts: list[str]) -> list[str]:
