@@ -27,49 +27,59 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _common_options(default) -> argparse.ArgumentParser:
+    """--config and --verbose, accepted before the command and after it (shown in every --help).
+
+    After the command the defaults are SUPPRESS, so an option given before the command is not reset.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=default, help="config file (default: ./config.yaml)")
+    common.add_argument("--verbose", "-v", action="store_true", default=default,
+                        help="log details and show tracebacks")
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="directive-bot", description="Answer questions about Party directives from knowledge/.")
-    p.add_argument("--config", help="config file (default: ./config.yaml)")
-    p.add_argument("--verbose", "-v", action="store_true", help="log details and show tracebacks")
+    p = _Parser(prog="directive-bot", description="Answer questions about Party directives from knowledge/.",
+                parents=[_common_options(None)])
     p.add_argument("--version", action="version", version=f"directive-bot {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    common = [_common_options(argparse.SUPPRESS)]
 
-    ix = sub.add_parser("index", help="build the index from knowledge/ and make it current")
+    ix = sub.add_parser("index", parents=common, help="build the index from knowledge/ and make it current")
     ix.add_argument("--knowledge", help="documents folder (overrides knowledge.dir)")
     ix.add_argument("--index", help="index folder (overrides index.dir)")
     ix.add_argument("--full", action="store_true", help="embed every passage again (retrain the builtin model)")
     ix.add_argument("--strict", action="store_true", help="exit 1 when any document failed")
     ix.add_argument("--rollback", action="store_true", help="make the previous index version current again")
 
-    ask = sub.add_parser("ask", help="answer one question")
+    ask = sub.add_parser("ask", parents=common, help="answer one question")
     ask.add_argument("question")
     ask.add_argument("--top-k", type=int, default=None)
 
-    se = sub.add_parser("search", help="ranked passages as JSON")
+    se = sub.add_parser("search", parents=common, help="ranked passages (readable, or JSON with --json)")
     se.add_argument("question", nargs="?")
     se.add_argument("--batch", help="JSONL file of {\"id\", \"text\"} lines")
-    se.add_argument("--json", action="store_true", help="print JSON (the only output format)")
+    se.add_argument("--json", action="store_true", help="print JSON lines instead of readable text")
     se.add_argument("--top-k", type=int, default=10)
 
-    ch = sub.add_parser("chat", help="ask questions interactively")
+    sub.add_parser("chat", parents=common, help="ask questions interactively")
 
-    ev = sub.add_parser("eval", help="measure retrieval quality on a question set")
+    ev = sub.add_parser("eval", parents=common, help="measure retrieval quality on a question set")
     ev.add_argument("--questions", required=True, help="JSONL: {\"id\", \"text\", \"relevant\": [doc ids], \"kind\"}")
     ev.add_argument("--mode", choices=["hybrid", "lexical", "dense", "all"], default="hybrid")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--show-misses", action="store_true")
 
-    sv = sub.add_parser("serve", help="run a chat channel")
+    sv = sub.add_parser("serve", parents=common, help="run a chat channel")
     sv.add_argument("channel", choices=["telegram", "zalo"])
-    for sp in (ix, ask, se, ch, ev, sv):
-        sp.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
     return p
 
 
 def _config(args):
     from bot.config import load_config
 
-    cfg = load_config(getattr(args, "sub_config", None) or args.config)
+    cfg = load_config(args.config, require_file=True)
     if getattr(args, "knowledge", None):
         cfg.knowledge.dir = Path(args.knowledge).resolve()
     if getattr(args, "index", None):
@@ -147,28 +157,62 @@ def cmd_search(args) -> int:
         raise UsageError("--top-k must be >= 1")
     if bool(args.batch) == bool(args.question):
         raise UsageError("give either a question or --batch FILE")
+    if args.batch and not args.json:
+        raise UsageError("--batch writes JSON lines: add --json")
     service = _service(_config(args))
     if args.question:
-        print(json.dumps(_search_record({"query": args.question}, service, args.question, args.top_k),
-                         ensure_ascii=False))
+        record = _search_record({"query": args.question}, service, args.question, args.top_k)
+        print(json.dumps(record, ensure_ascii=False) if args.json else format_search(record))
         return EXIT_OK
     try:
         fh = open(args.batch, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--batch {args.batch}: {exc.strerror}") from None
+    bad = 0
     with fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            try:
-                item = json.loads(line)
-                qid, text = item["id"], item["text"]
-                if not isinstance(text, str):
-                    raise TypeError("text must be a string")
-            except (ValueError, KeyError, TypeError) as exc:
-                raise UsageError(f"{args.batch}:{lineno}: expected {{\"id\", \"text\"}} ({exc})") from None
-            print(json.dumps(_search_record({"id": qid}, service, text, args.top_k), ensure_ascii=False), flush=True)
-    return EXIT_OK
+            item, problem = _batch_item(line)
+            if problem:  # answer every good line; the bad one gets an error record, exit 1 at the end
+                bad += 1
+                print(f"directive-bot: {args.batch}:{lineno}: {problem}", file=sys.stderr)
+                record = {"id": item.get("id") if isinstance(item, dict) else None, "line": lineno,
+                          "results": [], "error": f"line {lineno}: {problem}"}
+            else:
+                record = _search_record({"id": item["id"]}, service, item["text"], args.top_k)
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+    return EXIT_FAIL if bad else EXIT_OK
+
+
+def _batch_item(line: str) -> tuple[object, str]:
+    """One batch input line -> (the parsed item, "" or why it cannot be searched)."""
+    try:
+        item = json.loads(line)
+    except ValueError as exc:
+        return None, f"not valid JSON ({exc})"
+    if not isinstance(item, dict) or "id" not in item or "text" not in item:
+        return item, 'expected an object {"id", "text"}'
+    if not isinstance(item["text"], str):
+        return item, "text must be a string"
+    try:
+        json.dumps(item["id"])
+    except (TypeError, ValueError):
+        return item, "id must be a JSON value"
+    return item, ""
+
+
+def format_search(record: dict) -> str:
+    """`search` without --json: the ranked passages as readable text."""
+    if record.get("error"):
+        return record["error"]
+    if not record["results"]:
+        return "no passages"
+    blocks = []
+    for rank, r in enumerate(record["results"], 1):
+        ref = " · ".join(x for x in (r["doc_number"], r["title"], r["section"], r["issued"]) if x)
+        blocks.append(f"{rank}. [{r['score']:.3f}] {ref}\n   {r['passage_id']}\n   {r['text']}")
+    return "\n\n".join(blocks)
 
 
 def cmd_chat(args) -> int:

@@ -228,13 +228,17 @@ def _validate(cfg: Config, where: str) -> None:
     need(f.ivf_nprobe >= 1, "faiss.ivf_nprobe", ">= 1", f.ivf_nprobe)
 
 
-def load_config(path: str | os.PathLike | None = None) -> Config:
+def load_config(path: str | os.PathLike | None = None, *, require_file: bool = False) -> Config:
     """Read and validate a config file; relative paths in it are taken from the file's folder.
 
-    Without a path, ./config.yaml is used when it exists, otherwise the defaults.
+    Without a path, ./config.yaml is used when it exists, otherwise the defaults (or, with require_file, a
+    ConfigError naming the file looked for: the command line never builds an index out of thin air).
     """
     if path is None:
         candidate = Path(DEFAULT_CONFIG_NAME)
+        if not candidate.exists() and require_file:
+            raise ConfigError(f"{candidate.resolve()}: config file not found; run directive-bot in the "
+                              "project folder or pass --config PATH")
         if not candidate.exists():
             cfg = Config()
             _validate(cfg, "defaults")

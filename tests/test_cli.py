@@ -49,11 +49,41 @@ def test_search_batch_answers_each_line(capsys, built_workspace, tmp_path):
     assert lines[1]["results"][0]["doc_id"] == "tin-anh-son-bieu-duong-43-dien-hinh-ct05"
 
 
-def test_bad_batch_line_is_a_usage_error_naming_the_line(capsys, built_workspace, tmp_path):
+def test_bad_batch_lines_get_error_records_and_every_good_line_is_answered(capsys, built_workspace, tmp_path):
     batch = tmp_path / "q.jsonl"
-    batch.write_text('{"id": "a", "text": "quy dinh 37"}\n{"text": 5}\n', encoding="utf-8")
-    code, _, err = run(capsys, "--config", str(built_workspace), "search", "--batch", str(batch), "--json")
-    assert code == 2 and f"{batch}:2" in err
+    batch.write_text('{"id": "a", "text": "quy dinh 37"}\n{"text": 5}\nnot json\n'
+                     '{"id": "d", "text": "Kết luận 21"}\n', encoding="utf-8")
+    code, out, err = run(capsys, "--config", str(built_workspace), "search", "--batch", str(batch), "--json")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and f"{batch}:2" in err and f"{batch}:3" in err
+    assert [r.get("id") for r in records] == ["a", None, None, "d"]
+    assert records[0]["results"] and records[3]["results"]
+    assert records[1]["error"].startswith("line 2") and records[2]["line"] == 3 and not records[2]["results"]
+
+
+def test_search_without_json_prints_readable_passages(capsys, built_workspace):
+    code, out, _ = run(capsys, "--config", str(built_workspace), "search", "Kết luận 21", "--top-k", "2")
+    assert code == 0 and out.startswith("1. [") and "21-KL/TW" in out
+    with __import__("pytest").raises(ValueError):
+        json.loads(out)
+
+
+def test_config_and_verbose_are_accepted_after_the_command_too(capsys, built_workspace):
+    code, out, _ = run(capsys, "ask", "chi thi 05 yeu cau gi", "--config", str(built_workspace), "-v")
+    assert code == 0 and "[1] " in out
+    code, out, _ = run(capsys, "--config", str(built_workspace), "search", "Kết luận 21", "--json", "--verbose")
+    assert code == 0 and json.loads(out)["results"]
+    with __import__("pytest").raises(SystemExit):
+        main(["index", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--config" in help_text and "--verbose" in help_text
+
+
+def test_a_folder_without_config_is_a_usage_error_that_creates_nothing(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "ask", "chỉ thị 05 yêu cầu gì")
+    assert code == 2 and str(tmp_path / "config.yaml") in err and "config file not found" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_eval_reports_recall_mrr_and_latency(capsys, built_workspace, tmp_path):
