@@ -13,6 +13,12 @@ TOO_LONG = ("Câu hỏi quá dài ({length} ký tự, tối đa {limit}). "
 NOT_FOUND = ("Không tìm thấy đoạn văn bản nào đủ liên quan đến câu hỏi này trong kho văn bản hiện có. "
              "Bạn có thể hỏi theo số hiệu văn bản (ví dụ: “Chỉ thị 05-CT/TW”, “Kết luận 21”) "
              "hoặc dùng từ ngữ có trong văn bản.")
+GREETING = ("Xin chào! Tôi tra cứu văn bản của Đảng và trả lời bằng chính đoạn văn bản, kèm số hiệu, điều, "
+            "khoản. Hãy hỏi một câu, ví dụ: “Đảng viên dự bị bao lâu thì được xét chuyển chính thức?” "
+            "hoặc “Chỉ thị 05 yêu cầu gì?”")
+THANKS = "Không có gì. Khi cần tra cứu văn bản, bạn cứ hỏi tiếp, ví dụ: “Điều 8 Điều lệ Đảng nói gì?”"
+TOO_SHORT = ("Câu hỏi ngắn quá, tôi chưa biết bạn muốn tìm gì. Hãy hỏi thành một câu, ví dụ: "
+             "“Tuổi kết nạp Đảng tối thiểu là bao nhiêu?” hoặc “Quy định 294 nói gì về đảng viên dự bị?”")
 NO_MORE = "Không còn đoạn văn bản liên quan nào khác cho câu hỏi này."
 NOT_VIETNAMESE = ("Bot chỉ trả lời câu hỏi bằng tiếng Việt về các văn bản của Đảng. "
                   "Hãy hỏi bằng tiếng Việt, ví dụ: “Chỉ thị 05 yêu cầu gì?”")

@@ -14,10 +14,14 @@ from bot import messages
 from bot.config import Config
 from bot.retrieval.index import FORMAT_VERSION, IndexUnavailable, build_index, current_dir, current_format, current_version
 from bot.documents.loading import DocumentError, load_file
+from bot.service import intake
 from bot.models import Answer, Document, DocumentCard, Failure, Hit, IndexInfo, IndexReport, Reference
 from bot.retrieval.search import QueryTerms, Retriever, Scored
 
 log = logging.getLogger(__name__)
+
+# messages that are not questions get a reply of their own, without passages
+_SMALLTALK = {"greeting": messages.GREETING, "thanks": messages.THANKS, "too_short": messages.TOO_SHORT}
 
 # Words that, in a question without Vietnamese diacritics, mark it as English.
 _ENGLISH = frozenset(
@@ -105,7 +109,7 @@ class AnswerService:
         top_k = rc.top_k if top_k is None else max(1, top_k)
         offset = max(0, offset)
         text = (question or "").strip()
-        problem = self.check_question(text)
+        problem = self.check_question(text) or _SMALLTALK.get(intake.classify(text), "")
         if problem:
             return Answer(question=text if len(text) <= 80 else text[:80] + "…", status="invalid", message=problem)
         r = self.retriever
