@@ -222,6 +222,7 @@ def cmd_chat(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    from bot.service.answer_eval import format_answer_result
     from bot.service.evaluation import evaluate, format_result, read_questions
 
     try:
@@ -233,8 +234,10 @@ def cmd_eval(args) -> int:
     service = _service(_config(args))
     modes = ["lexical", "dense", "hybrid"] if args.mode == "all" else [args.mode]
     results = [evaluate(service, questions, mode) for mode in modes]
+    answers = _answer_eval(service, Path(args.questions))
     if args.json:
-        print(json.dumps([dataclasses.asdict(r) for r in results], ensure_ascii=False, indent=1))
+        print(json.dumps([dataclasses.asdict(r) for r in results]
+                         + ([dataclasses.asdict(answers)] if answers else []), ensure_ascii=False, indent=1))
     else:
         for r in results:
             print(format_result(r))
@@ -242,7 +245,25 @@ def cmd_eval(args) -> int:
                 for m in r.misses:
                     print(f"  miss {m['id']} rank={m['rank']} {m['text']!r} top={m['top']} want={m['relevant']}")
             print()
+        if answers:
+            print(format_answer_result(answers))
+            if args.show_misses:
+                for m in answers.misses:
+                    print(f"  miss {m['id']} {m['text']!r} first={m['first']} want={m['want']} "
+                          f"doc_rank={m['doc_rank']} top3={m['top3']}")
     return EXIT_OK
+
+
+def _answer_eval(service, path: Path):
+    """Phrase figures (first passage, top three, short answer) when the question file carries phrases."""
+    from bot.service.answer_eval import evaluate_answers, has_phrases, read_phrase_questions
+
+    if not has_phrases(path):
+        return None
+    try:
+        return evaluate_answers(service, read_phrase_questions(path))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_serve(args) -> int:
