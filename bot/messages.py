@@ -23,7 +23,8 @@ NO_MORE = "Không còn đoạn văn bản liên quan nào khác cho câu hỏi n
 NOT_VIETNAMESE = ("Bot chỉ trả lời câu hỏi bằng tiếng Việt về các văn bản của Đảng. "
                   "Hãy hỏi bằng tiếng Việt, ví dụ: “Chỉ thị 05 yêu cầu gì?”")
 DOCUMENT_NOT_INDEXED = ("Kho chưa có toàn văn {number}; dưới đây là các bài viết có nhắc đến văn bản này.")
-DOCUMENT_UNKNOWN = "Không tìm thấy văn bản {number} trong kho, cũng không có bài viết nào nhắc đến."
+DOCUMENT_UNKNOWN = ("Kho văn bản hiện chưa có {number}, cũng không có bài viết nào nhắc đến văn bản này, "
+                    "nên tôi không đưa ra đoạn văn bản không liên quan.")
 INDEX_MISSING = "Chưa có chỉ mục. Hãy chạy: directive-bot index"
 SERVICE_UNAVAILABLE = "Hệ thống tra cứu đang tạm gián đoạn, xin vui lòng thử lại sau ít phút."
 

@@ -129,3 +129,17 @@ def test_plenum_reference_also_finds_the_resolution_it_issued(tmp_path):
     assert answer.document is not None and answer.document.mentions
     assert "Nghị quyết 04-NQ/TW" in answer.message
     assert answer.hits[0].doc_id.startswith(("tin-danviet", "tin-plo"))
+
+
+def test_an_unknown_document_number_is_said_to_be_missing_and_nothing_unrelated_is_listed(service):
+    answer = service.answer("Chỉ thị 99-CT/TW nói gì?")
+    assert answer.status == "not_found" and not answer.hits and not answer.has_more
+    assert "99-CT/TW" in answer.message and "chưa có" in answer.message
+    assert answer.suggestions
+
+
+def test_suggestions_name_documents_the_collection_holds_in_full_first(service):
+    answer = service.answer("Chỉ thị 99-CT/TW nói gì?")
+    held = {r.doc_number for r in service.documents() if r.doc_number}
+    assert held and any(number in answer.suggestions[0] for number in held)
+    assert "Chỉ thị 03-CT/TW" in answer.suggestions  # the one directive held in full in the sample

@@ -243,11 +243,13 @@ class Retriever:
         return j < cited.size and int(cited[j]) == idx
 
     def most_cited(self, n: int) -> list[str]:
-        """Keys of the document numbers cited by the most documents (suggestions for users)."""
+        """Keys of document numbers to suggest to users: the documents the collection holds in full first,
+        then those cited by the most documents (what the collection actually covers)."""
         if self._most_cited is None:
             docs = self.store.passage_docs
             counts = {k: int(np.unique(docs[v]).size) for k, v in self.mentions.items()}
-            self._most_cited = sorted(counts, key=lambda k: (-counts[k], k))
+            counts.update({k: counts.get(k, 0) for k in self.doc_keys})
+            self._most_cited = sorted(counts, key=lambda k: (k not in self.doc_keys, -counts[k], k))
         return self._most_cited[:n]
 
     # -------------------------------------------------------------- search

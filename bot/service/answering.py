@@ -135,6 +135,9 @@ class AnswerService:
             name = answer.document.doc_number
             answer.message = (messages.DOCUMENT_NOT_INDEXED if answer.document.mentions
                               else messages.DOCUMENT_UNKNOWN).format(number=describe_number(name))
+            if not answer.document.mentions:  # a number the collection does not know: nothing unrelated
+                answer.status, answer.hits, answer.has_more = "not_found", [], False
+                answer.suggestions = self._suggestions(r)
         return answer
 
     def check_question(self, text: str | None) -> str:
@@ -244,7 +247,7 @@ class AnswerService:
         return DocumentCard(doc_number=number, documents=tuple(own), mentions=tuple(mentions))
 
     def _suggestions(self, r: Retriever) -> list[str]:
-        return [describe_number(r.number_names[k]) for k in r.most_cited(4)]
+        return [describe_number(r.number_names[k]) for k in r.most_cited(6)]
 
 
 def describe_number(canonical: str) -> str:
