@@ -186,7 +186,7 @@ def main() -> int:
     from bot import messages
     from bot.channels.telegram import render
     from bot.config import load_config
-    from bot.retrieval.index import build_index
+    from bot.retrieval.build import build_index
     from bot.service.answering import AnswerService
 
     questions = list(dict.fromkeys(queries(max(1000, args.users * args.questions))))

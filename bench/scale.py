@@ -17,7 +17,7 @@ For each size a deterministic corpus (bench/corpus.py) is indexed with the proje
     naive dense pipeline: the same model's vectors in a faiss IndexFlatIP, top 10;
   - recall@10 of the served dense index against exact search (b) and, for the hybrid top 10, the
     overlap between the served index and an exact one swapped in; a sweep of efSearch / nprobe.
-Library import time is excluded everywhere. One FAISS thread when serving, as in bot/search.py.
+Library import time is excluded everywhere. One FAISS thread when serving, as bot/runtime.py sets it.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def child_build(work: Path, faiss_index: str) -> None:
     import faiss  # noqa: F401  imported before the clock starts
     import sentence_transformers  # noqa: F401
 
-    from bot.retrieval.index import build_index
+    from bot.retrieval.build import build_index
 
     cfg = bench_config(work, faiss_index)
     t0 = time.perf_counter()
@@ -202,14 +202,15 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
     """Latency of the project and of the two baselines on the same passages and queries; recall@10."""
     import numpy as np
 
-    from bot.retrieval.index import index_text
+    from bot.retrieval.search import Retriever
+    from bot.retrieval.version import index_text
     from bot.service.answering import AnswerService
 
     cfg = bench_config(work, faiss_index)
     service = AnswerService(cfg, build_if_missing=False)
     r = service.retriever
     n = r.size
-    out: dict = {"faiss_index": r.manifest.get("faiss_index", {"type": "flat"})}
+    out: dict = {"faiss_index": r.index_version.manifest.faiss_index or {"type": "flat"}}
     for q in qs[:20]:
         service.answer(q)
     out["answer"] = lat(time_each(service.answer, qs))
@@ -222,8 +223,8 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
 
     t = time.perf_counter()
     builder, chunk = LexicalBuilder(), []
-    for p in r.passages:
-        chunk.append(index_text(r.documents[p.doc_id], p).lower().split())
+    for p in r.passages():
+        chunk.append(index_text(r.document(p.doc_id), p).lower().split())
         if len(chunk) == 4096:
             builder.add(chunk)
             chunk = []
@@ -248,17 +249,18 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
 
     # (b) naive dense: the same model's vectors (read back from the index: identical to encoding the
     # texts again with it) in an exact IndexFlatIP; also the exact reference for recall
-    exact = ExactDense(r._dense.vectors(np.arange(n)))
+    exact = ExactDense(r.parts.dense.vectors(np.arange(n)))
+    embedder = r.parts.embedder
 
     def naive_search(q: str):
-        return exact.index.search(r.embedder.encode_queries([q]), 10)
+        return exact.index.search(embedder.encode_queries([q]), 10)
 
     for q in qs[:20]:
         naive_search(q)
     out["naive_dense"] = lat(time_each(naive_search, qs))
 
     # recall@10 of the served dense index against exact search (questions with a non-zero vector)
-    qv = r.embedder.encode_queries(qs)
+    qv = embedder.encode_queries(qs)
     qv = qv[np.abs(qv).sum(axis=1) > 0]
     _, truth = exact.index.search(qv, 10)
 
@@ -270,22 +272,21 @@ def measure_serving(work: Path, faiss_index: str, qs: list[str], sweep: bool) ->
         hits = sum(len(set(a.tolist()) & set(b[b >= 0].tolist())) for a, b in zip(got, truth))
         return hits / max(1, int((truth >= 0).sum())), ms
 
-    served = r._dense
+    served = r.parts.dense
     exact_ranked = None
+
+    def with_dense(dense) -> Retriever:
+        """The served version's retriever with another dense index in its place."""
+        return Retriever(dataclasses.replace(r.parts, dense=dense), cfg.retrieval, r.index_version)
 
     def hybrid_with(dense) -> tuple[float, dict | None]:
         """Top-10 overlap of the hybrid ranking with `dense` vs with exact search, and its latency."""
         nonlocal exact_ranked
-        r._dense = dense
-        try:
-            ranked = [[s.idx for s in r.search(q, limit=10)] for q in qs]
-            if exact_ranked is None:
-                r._dense = exact
-                exact_ranked = [[s.idx for s in r.search(q, limit=10)] for q in qs]
-            r._dense = dense
-            times = lat(time_each(lambda q: r.search(q, limit=10), qs)) if dense is not served else None
-        finally:
-            r._dense = served
+        other = with_dense(dense)
+        ranked = [[m.passage.passage_id for m in other.search(q, limit=10)] for q in qs]
+        if exact_ranked is None:
+            exact_ranked = [[m.passage.passage_id for m in with_dense(exact).search(q, limit=10)] for q in qs]
+        times = lat(time_each(lambda q: other.search(q, limit=10), qs)) if dense is not served else None
         same = sum(len(set(a) & set(b)) for a, b in zip(ranked, exact_ranked))
         return same / max(1, sum(len(b) for b in exact_ranked)), times
 
@@ -408,7 +409,7 @@ def build_size(size: int, args, work: Path) -> dict:
         print(f"  {human(size)}: build did not finish: {res['build_failed']}", flush=True)
         return res
     res.update(passages=done["passages"], build_s=done["seconds"], build_peak_mb=done["hwm_mb"])
-    from bot.retrieval.index import current_dir
+    from bot.retrieval.versions import current_dir
 
     res["disk_mb"] = folder_bytes(current_dir(work / "index")) / 1e6
     print(f"  {human(size)}: built {done['passages']} passages in {done['seconds']:.1f} s; serving child",
@@ -520,6 +521,10 @@ def main() -> int:
     if args.queries < 1:
         ap.error("--queries must be at least 1")
 
+    from bot import runtime
+
+    # as the bot's entry point does: a build process uses every CPU, a serving one FAISS on one thread
+    runtime.configure(building=bool(args.child) and args.child[0] == "build")
     if args.child:
         kind, work, faiss_index, *rest = args.child
         if kind == "build":

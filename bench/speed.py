@@ -25,7 +25,8 @@ import sentence_transformers  # noqa: E402,F401
 
 from bench.corpus import queries, write_corpus  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.retrieval.index import build_index, current_dir  # noqa: E402
+from bot.retrieval.build import build_index  # noqa: E402
+from bot.retrieval.versions import current_dir  # noqa: E402
 from bot.service.answering import AnswerService  # noqa: E402
 
 
@@ -40,6 +41,9 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--incremental", action="store_true", help="also time a reindex after a 1%% change")
     args = ap.parse_args()
+    from bot import runtime
+
+    runtime.configure()  # as the bot does: FAISS on one thread while answering
     if min(args.sizes) < 10:
         ap.error("--sizes: each size must be at least 10 passages")
     print(f"{'passages':>9} {'build s':>8} {'pass/s':>7} {'CPU s':>6} {'disk MB':>8} {'p50 ms':>7} {'p95 ms':>7} "

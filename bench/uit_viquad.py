@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from bot.config import load_config  # noqa: E402
 from bot.service.evaluation import EvalQuestion, evaluate  # noqa: E402
-from bot.retrieval.index import build_index  # noqa: E402
+from bot.retrieval.build import build_index  # noqa: E402
 from bot.service.answering import AnswerService  # noqa: E402
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import shutil
 import sys
@@ -36,7 +37,7 @@ import yaml  # noqa: E402
 
 from bot import vietnamese  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.retrieval.index import build_index  # noqa: E402
+from bot.retrieval.build import build_index  # noqa: E402
 from bot.retrieval.search import QueryTerms, Retriever  # noqa: E402
 from bot.service.answering import AnswerService  # noqa: E402
 from bot.retrieval.understanding import BUILTIN_PATH, Expansion, QueryUnderstanding, added_tokens  # noqa: E402
@@ -57,17 +58,19 @@ class _WeightedLexical:
             scores = scores + self.weight * self.accented.get_scores(self.extra_accented)
         return scores
 
+    def document_frequency(self, token: str) -> int:
+        return self.folded.document_frequency(token)
+
 
 @contextlib.contextmanager
 def weighted(r: Retriever, exp: Expansion, weight: float):
-    inner = r._lex_fold
+    """The same version searched with `_WeightedLexical` as its folded lexical index."""
     accented = added_tokens(exp, folded=False) if vietnamese.has_diacritics(
         exp.rewritten + " ".join(exp.extra_terms)) else []
-    r._lex_fold = _WeightedLexical(inner, r._lex_acc, added_tokens(exp, folded=True), accented, weight)
-    try:
-        yield
-    finally:
-        r._lex_fold = inner
+    parts = r.parts
+    lexical = _WeightedLexical(parts.lexical_folded, parts.lexical_accented, added_tokens(exp, folded=True),
+                               accented, weight)
+    yield Retriever(dataclasses.replace(parts, lexical_folded=lexical), r.settings, r.index_version)
 
 
 def expanded_terms(r: Retriever, exp: Expansion, dense_text: str) -> QueryTerms:
@@ -79,17 +82,21 @@ def expanded_terms(r: Retriever, exp: Expansion, dense_text: str) -> QueryTerms:
 
 def rank(r: Retriever, query, relevant: list[str]) -> tuple[int | None, list[str]]:
     ranked = r.search(query, limit=10, max_per_document=1)
-    docs = [r.passages[s.idx].doc_id for s in ranked]
+    docs = [m.passage.doc_id for m in ranked]
     return next((i + 1 for i, d in enumerate(docs) if d in relevant), None), docs
 
 
 def answered(r: Retriever, terms: QueryTerms, query) -> bool:
-    """Would the service show a passage (top result boosted or above min_relevance)?"""
-    ranked = r.search(query, limit=1)
+    """Would the service show a passage (top result boosted or above min_relevance)? Relevance is
+    measured against `terms`' words."""
+    if not isinstance(query, QueryTerms):
+        query = r.terms(query)
+    query = dataclasses.replace(query, relevance_tokens=terms.relevance_tokens or tuple(terms.folded_tokens))
+    ranked = r.search(query, limit=1, with_relevance=True)
     if not ranked:
         return False
-    top = ranked[0]
-    return top.boosted or r.relevance(terms, top.idx) >= r.config.retrieval.min_relevance
+    top = ranked[0].scores
+    return top.boosted or top.relevance >= r.settings.min_relevance
 
 
 def mrr(ranks: list[int | None]) -> float:
@@ -140,7 +147,7 @@ def main() -> int:
         t0 = time.perf_counter()
         service = build(Path(tmp))
         r = service.retriever
-        print(f"index: {len(r.documents)} documents, {r.size} passages, built in {time.perf_counter() - t0:.0f} s")
+        print(f"index: {r.document_count()} documents, {r.size} passages, built in {time.perf_counter() - t0:.0f} s")
         print(f"lists: {qu.counts()}")
 
         chat = read(args.chat)
@@ -161,12 +168,12 @@ def main() -> int:
             }
             for w in weights:
                 for dense, suffix in ((exp.rewritten, ""), (exp.original, " dense=orig")):
-                    with weighted(r, exp, w):
-                        results[f"w={w:g}{suffix}"] = rank(r, expanded_terms(r, exp, dense), q["relevant"])
+                    with weighted(r, exp, w) as rw:
+                        results[f"w={w:g}{suffix}"] = rank(rw, expanded_terms(r, exp, dense), q["relevant"])
             found["original"] += answered(r, r.terms(q["text"]), q["text"])
             found["full"] += answered(r, r.terms(q["full"]), q["full"])
-            with weighted(r, exp, args.weight):
-                found["expanded"] += answered(r, r.terms(exp.rewritten), expanded_terms(r, exp, exp.original))
+            with weighted(r, exp, args.weight) as rw:
+                found["expanded"] += answered(rw, r.terms(exp.rewritten), expanded_terms(r, exp, exp.original))
             for name in variants:
                 k, docs = results[name]
                 per_kind[q["kind"]][name].append(k)
@@ -197,13 +204,13 @@ def main() -> int:
             k0, _ = rank(r, q["text"], q["relevant"])
             cols = {"original": k0}
             for w in weights:
-                with weighted(r, exp, w):
-                    cols[f"w={w:g}"], _ = rank(r, expanded_terms(r, exp, exp.original), q["relevant"])
+                with weighted(r, exp, w) as rw:
+                    cols[f"w={w:g}"], _ = rank(rw, expanded_terms(r, exp, exp.original), q["relevant"])
             for name, k in cols.items():
                 rows[q.get("kind", "all")][name].append(k)
                 rows["all"][name].append(k)
-            with weighted(r, exp, args.weight):
-                mid, _ = rank(r, expanded_terms(r, exp, exp.original), q["relevant"])
+            with weighted(r, exp, args.weight) as rw:
+                mid, _ = rank(rw, expanded_terms(r, exp, exp.original), q["relevant"])
             if (mid or 99) > (k0 or 99):
                 worse.append(f"{q['id']} rank {k0} -> {mid}: {q['text']!r} extra={list(exp.extra_terms)[:4]}")
         table(f"existing questions ({args.questions.name}, {changed} of {len(base)} touched by the "
@@ -231,8 +238,8 @@ def uit(folder: Path, qu: QueryUnderstanding, weight: float) -> None:
             exp = qu.expand(q.text)
             touched += exp.changed or bool(exp.extra_terms)
             before.append(rank(r, q.text, q.relevant)[0])
-            with weighted(r, exp, weight):
-                after.append(rank(r, expanded_terms(r, exp, exp.original), q.relevant)[0])
+            with weighted(r, exp, weight) as rw:
+                after.append(rank(rw, expanded_terms(r, exp, exp.original), q.relevant)[0])
         print(f"\nUIT-ViQuAD 1.0 ({len(questions)} questions, {touched} touched by the expansion): "
               f"MRR@10 original {mrr(before):.4f}, expanded (w={weight:g}) {mrr(after):.4f}")
 

@@ -94,7 +94,8 @@ def _service(cfg):
 
 
 def cmd_index(args) -> int:
-    from bot.retrieval.index import build_index, rollback
+    from bot.retrieval.build import build_index
+    from bot.retrieval.versions import rollback
 
     cfg = _config(args)
     if args.rollback:
@@ -133,12 +134,10 @@ def cmd_ask(args) -> int:
 
 
 def _result_json(service, text: str, top_k: int) -> list[dict]:
-    r = service.retriever
     out = []
-    for s in r.search(text, limit=top_k):
-        p = r.passages[s.idx]
-        d = r.documents[p.doc_id]
-        out.append({"doc_id": d.doc_id, "passage_id": p.passage_id, "score": round(s.score, 4),
+    for m in service.search(text, limit=top_k):
+        p, d = m.passage, m.document
+        out.append({"doc_id": d.doc_id, "passage_id": p.passage_id, "score": round(m.scores.fused, 4),
                     "doc_number": d.doc_number, "title": d.title, "section": p.section,
                     "issued": d.issued, "source_url": d.source_url, "text": p.text})
     return out
@@ -283,19 +282,20 @@ def main(argv: list[str] | None = None) -> int:
     from bot.config import ConfigError
     from bot.documents.loading import DocumentError
     from bot.retrieval.embedding import EmbeddingError
-    from bot.retrieval.index import BuildError, IndexUnavailable
+    from bot.retrieval.version import IndexUnavailable
+    from bot.retrieval.versions import BuildError
 
     parser = build_parser()
     verbose = "--verbose" in (argv or sys.argv[1:]) or "-v" in (argv or sys.argv[1:])
     try:
         args = parser.parse_args(argv)
-        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        if not args.verbose:
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
+        from bot import runtime
+
+        # once, before any work: an `index` process builds and answers nothing, so FAISS may use every CPU
+        runtime.configure(verbose=args.verbose, building=args.command == "index")
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"directive-bot: error: {exc}", file=sys.stderr)

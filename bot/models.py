@@ -50,6 +50,27 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Scores:
+    """How a passage ranked: the fused score and its parts (each part normalised to [0, 1])."""
+
+    fused: float
+    lexical: float = 0.0
+    dense: float = 0.0
+    boosted: bool = False  # its document was named by number in the question, or the passage cites it
+    # how much of the question the passage covers, in [0, 1]; None when not asked for
+    relevance: float | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    """One passage found for a question, with its document and how it ranked."""
+
+    passage: Passage
+    document: Document
+    scores: Scores
+
+
+@dataclass(frozen=True)
 class Reference:
     """Everything needed to cite a passage: số hiệu, tiêu đề, ngày, cơ quan, mục, nguồn."""
 
@@ -139,6 +160,8 @@ class IndexReport:
     reused_passages: int = 0  # passages whose vectors were reused from the previous version
     seconds: float = 0.0
     rebuilt_reason: str = ""  # why everything was rebuilt (model changed, first build, ...)
+    # nothing in knowledge/ or the settings changed: no new version was made, `version` stays current
+    unchanged_collection: bool = False
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import sentence_transformers  # noqa: E402,F401
 
 from bot import cli  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.retrieval.index import current_dir, current_version, list_versions  # noqa: E402
+from bot.retrieval.versions import current_dir, current_version, list_versions  # noqa: E402
 from bot.retrieval.search import Retriever  # noqa: E402
 
 QUESTIONS = ["chi thi 05 yeu cau gi", "Kết luận 21", "quy định 37 đảng viên không được làm gì",

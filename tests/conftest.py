@@ -52,7 +52,7 @@ def make_workspace(folder: Path, docs=SAMPLE_DOCS, **sections) -> Path:
 def built_workspace(tmp_path_factory) -> Path:
     """A workspace whose index is built once for the whole session (read-only for tests)."""
     from bot.config import load_config
-    from bot.retrieval.index import build_index
+    from bot.retrieval.build import build_index
 
     folder = tmp_path_factory.mktemp("workspace")
     cfg_path = make_workspace(folder)

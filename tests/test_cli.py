@@ -115,7 +115,8 @@ def test_usage_and_config_errors_exit_2_with_one_line(capsys, tmp_path):
 
 def test_corrupted_index_is_a_one_line_error_with_exit_1(capsys, workspace):
     from bot.config import load_config
-    from bot.retrieval.index import build_index, current_dir
+    from bot.retrieval.build import build_index
+    from bot.retrieval.versions import current_dir
 
     cfg = load_config(workspace)
     build_index(cfg)

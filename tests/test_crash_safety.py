@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.retrieval.index import BuildError, build_index, current_dir, current_version
+from bot.retrieval.build import build_index
+from bot.retrieval.versions import BuildError, current_dir, current_version
 from bot.service.answering import AnswerService
 
 REPO = Path(__file__).resolve().parents[1]

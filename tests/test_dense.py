@@ -10,7 +10,9 @@ import pytest
 
 from bot.config import ConfigError, FaissConfig, load_config
 from bot.retrieval.dense import DenseIndex, index_type, make_index
-from bot.retrieval.index import build_index, current_dir, index_text
+from bot.retrieval.build import build_index
+from bot.retrieval.version import index_text
+from bot.retrieval.versions import current_dir
 from bot.retrieval.search import Retriever
 from bot.service.answering import AnswerService
 from conftest import make_workspace
@@ -44,22 +46,22 @@ def test_each_index_type_answers_directive_03_by_number_and_by_words(built):
 def test_dense_only_search_finds_a_passage_from_its_own_text(built):
     _kind, cfg = built
     retriever = Retriever.load(current_dir(cfg.index.dir), cfg)
-    target = len(retriever.passages) // 2
-    p = retriever.passages[target]
-    ranked = retriever.search(index_text(retriever.documents[p.doc_id], p), limit=3, lexical_weight=0.0,
+    p = list(retriever.passages())[retriever.size // 2]
+    ranked = retriever.search(index_text(retriever.document(p.doc_id), p), limit=3, lexical_weight=0.0,
                               dense_weight=1.0)
-    assert ranked[0].idx == target and ranked[0].dense == pytest.approx(1.0)
+    assert ranked[0].passage == p and ranked[0].scores.dense == pytest.approx(1.0)
 
 
 def test_vectors_returns_the_stored_passage_vectors(built):
     _kind, cfg = built
     retriever = Retriever.load(current_dir(cfg.index.dir), cfg)
     rows = np.arange(0, retriever.size, 3, dtype=np.int64)
-    stored = retriever._dense.vectors(rows)
-    texts = [index_text(retriever.documents[retriever.passages[i].doc_id], retriever.passages[i]) for i in rows]
-    fresh = retriever.embedder.encode_passages(texts)
+    dense, passages = retriever.parts.dense, list(retriever.passages())
+    stored = dense.vectors(rows)
+    texts = [index_text(retriever.document(passages[i].doc_id), passages[i]) for i in rows]
+    fresh = retriever.parts.embedder.encode_passages(texts)
     assert np.allclose((stored * fresh).sum(axis=1), 1.0, atol=1e-3)
-    assert np.array_equal(retriever._dense.vectors(rows[-1:])[0], stored[-1])
+    assert np.array_equal(dense.vectors(rows[-1:])[0], stored[-1])
 
 
 def test_reindex_of_an_approximate_index_reuses_its_vectors(tmp_path):

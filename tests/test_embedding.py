@@ -268,7 +268,8 @@ def test_index_built_with_a_local_transformer_model_answers_and_switching_back_r
     from conftest import make_workspace
 
     from bot.config import load_config
-    from bot.retrieval.index import build_index, current_dir
+    from bot.retrieval.build import build_index
+    from bot.retrieval.versions import current_dir
     from bot.service.answering import AnswerService
 
     cfg_path = make_workspace(tmp_path, embedding={

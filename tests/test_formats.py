@@ -302,7 +302,7 @@ def test_bad_files_are_reported_with_a_clear_reason_and_the_rest_is_loaded(loade
 @pytest.fixture(scope="module")
 def service(knowledge):
     from bot.config import load_config
-    from bot.retrieval.index import build_index
+    from bot.retrieval.build import build_index
     from bot.service.answering import AnswerService
 
     cfg = load_config(knowledge)
@@ -388,7 +388,7 @@ def test_load_file_accepts_the_new_formats_for_uploads(knowledge):
 def test_pdf_passages_carry_the_page_they_start_on_into_the_reference(service):
     answer = service.answer("sơ kết việc thực hiện Kết luận này")
     hit = next(h for h in answer.hits if h.doc_id == "ket-luan-01")
-    pages = {p.page for p in service.retriever.passages if p.doc_id == "ket-luan-01"}
+    pages = {p.page for p in service.all_passages() if p.doc_id == "ket-luan-01"}
     assert pages <= {1, 2} and 1 in pages
     assert "trang" in hit.reference.section.lower()
     # documents without pages keep a plain section

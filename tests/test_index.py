@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.retrieval.index import (BuildError, IndexUnavailable, build_index, build_lock, current_dir, current_version,
-                       list_versions)
+from bot.retrieval.build import build_index
+from bot.retrieval.version import IndexUnavailable
+from bot.retrieval.versions import BuildError, build_lock, current_dir, current_version, list_versions
 from bot.retrieval.search import Retriever
 from bot.service.answering import AnswerService
 
@@ -141,7 +142,7 @@ def test_changed_embedding_settings_rebuild_everything_and_say_why(workspace):
 
 
 def test_rollback_makes_the_previous_version_current_again(workspace):
-    from bot.retrieval.index import rollback
+    from bot.retrieval.versions import rollback
 
     cfg = load_config(workspace)
     first = build_index(cfg)

@@ -10,7 +10,9 @@ import pytest
 
 from bot.config import load_config
 from bot.documents.loading import load_knowledge
-from bot.retrieval.index import IndexUnavailable, build_index, current_dir
+from bot.retrieval.build import build_index
+from bot.retrieval.version import IndexUnavailable
+from bot.retrieval.versions import current_dir
 from bot.retrieval.search import Retriever
 from bot.retrieval.store import ARRAYS, PASSAGES, open_store
 
@@ -142,7 +144,7 @@ def test_top_k_finds_the_k_largest_scores_like_a_full_partition(n, k):
 
 def test_an_incremental_build_tokenizes_only_new_passages_and_scores_like_a_full_build(workspace, monkeypatch):
     from bot.documents import vietnamese
-    from bot.retrieval.index import list_versions, versions_dir
+    from bot.retrieval.versions import list_versions, versions_dir
 
     cfg = load_config(workspace)
     build_index(cfg)
@@ -162,18 +164,17 @@ def test_an_incremental_build_tokenizes_only_new_passages_and_scores_like_a_full
     full = build_index(cfg, full=True)
     a = Retriever.load(versions_dir(cfg.index.dir) / incremental.version, cfg)
     b = Retriever.load(versions_dir(cfg.index.dir) / full.version, cfg)
-    assert [p.passage_id for p in a.passages] == [p.passage_id for p in b.passages]
+    assert [p.passage_id for p in a.passages()] == [p.passage_id for p in b.passages()]
     for question in ("chi thi 05 yeu cau gi", "nêu gương của đảng viên", "Kết luận 01-KL/TW học tập", "Quy định 08"):
         terms = b.terms(question)
         for tokens in (terms.folded_tokens, terms.accented_tokens):
             if tokens:
-                assert np.allclose(a._lex_fold.get_scores(tokens) if tokens is terms.folded_tokens
-                                   else a._lex_acc.get_scores(tokens),
-                                   b._lex_fold.get_scores(tokens) if tokens is terms.folded_tokens
-                                   else b._lex_acc.get_scores(tokens), atol=1e-5)
+                stream = "lexical_folded" if tokens is terms.folded_tokens else "lexical_accented"
+                assert np.allclose(getattr(a.parts, stream).get_scores(tokens),
+                                   getattr(b.parts, stream).get_scores(tokens), atol=1e-5)
         # (the dense side differs: the incremental build kept the builtin model, the full one retrained it)
-        assert [s.idx for s in a.search(question, dense_weight=0.0)] == \
-               [s.idx for s in b.search(question, dense_weight=0.0)]
+        assert [m.passage.passage_id for m in a.search(question, dense_weight=0.0)] == \
+               [m.passage.passage_id for m in b.search(question, dense_weight=0.0)]
     assert len(list_versions(cfg.index.dir)) >= 2
 
 
@@ -199,16 +200,17 @@ def test_a_loaded_version_keeps_answering_after_its_folder_is_removed(workspace)
     build_index(cfg)
     folder = current_dir(cfg.index.dir)
     retriever = Retriever.load(folder, cfg)
-    doc_ids = sorted(retriever.documents)
+    doc_ids = sorted(d.doc_id for d in retriever.documents())
     # another process made a newer version current and pruned this one before this process reloaded
     shutil.rmtree(folder)
-    assert sorted(d.doc_id for d in retriever.documents.values()) == doc_ids
+    assert sorted(d.doc_id for d in retriever.documents()) == doc_ids
     hits = retriever.search("Chỉ thị 05 yêu cầu gì", limit=3)
-    assert hits and retriever.passages[hits[0].idx].text
+    assert hits and retriever.passage(hits[0].passage.passage_id).text
 
 
 def test_an_index_of_an_older_format_is_refused_or_rebuilt_once(workspace):
-    from bot.retrieval.index import FORMAT_VERSION, current_format
+    from bot.retrieval.version import FORMAT as FORMAT_VERSION
+    from bot.retrieval.versions import current_format
     from bot.service.answering import AnswerService
 
     cfg = load_config(workspace)

@@ -64,27 +64,22 @@ def make_index(vectors: np.ndarray, cfg: FaissConfig) -> faiss.Index:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
     kind = index_type(n, cfg)
-    # the serving side pins FAISS to one thread; building uses every core this process may run on
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(_cpus())
-    try:
-        if kind == "flat":
-            index = faiss.IndexFlatIP(dim)
-        elif kind == "hnsw":
-            index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            index.train(_sample(vectors, SQ_TRAIN_ROWS))
-            index.hnsw.efConstruction = cfg.hnsw_ef_construction
-        elif kind == "ivf":
-            nlist = ivf_lists(n, cfg)
-            index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                                  faiss.METRIC_INNER_PRODUCT)
-            index.cp.spherical = True  # centroids on the unit sphere, like the vectors
-            index.train(_sample(vectors, nlist * IVF_TRAIN_PER_LIST))
-        else:
-            raise ValueError(f"faiss.index must be auto, flat, hnsw or ivf, got {cfg.index!r}")
-        index.add(vectors)
-    finally:
-        faiss.omp_set_num_threads(threads)
+    # FAISS's thread count is a process-wide setting made once at start-up (bot/runtime.py)
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.train(_sample(vectors, SQ_TRAIN_ROWS))
+        index.hnsw.efConstruction = cfg.hnsw_ef_construction
+    elif kind == "ivf":
+        nlist = ivf_lists(n, cfg)
+        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+        index.cp.spherical = True  # centroids on the unit sphere, like the vectors
+        index.train(_sample(vectors, nlist * IVF_TRAIN_PER_LIST))
+    else:
+        raise ValueError(f"faiss.index must be auto, flat, hnsw or ivf, got {cfg.index!r}")
+    index.add(vectors)
     configure_for_search(index, cfg)
     log.info("dense index: %s%s over %d vectors", kind, " (8-bit codes)" if kind != "flat" else "", n)
     return index
@@ -255,10 +250,3 @@ def _sample(vectors: np.ndarray, rows: int) -> np.ndarray:
     if n <= rows:
         return vectors
     return vectors[np.sort(np.random.default_rng(0).choice(n, rows, replace=False))]
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1

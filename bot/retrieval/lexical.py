@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import itertools
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -22,11 +23,20 @@ from typing import TYPE_CHECKING, Sequence
 import bm25s
 import numpy as np
 
+# bm25s sets its logger to DEBUG when imported: set once, here where it is imported, to warnings only
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
 if TYPE_CHECKING:
     import scipy.sparse
 
 K1, B = 1.2, 0.75
 _DOC_SHIFT = np.int64(1) << 32  # (passage, token) packed into one int64 for sorting
+
+
+def bm25_idf(passages, df):
+    """BM25's (Lucene's) inverse document frequency of a token found in `df` of `passages` passages:
+    the one formula for the score matrix, for reading it back, and for relevance weights."""
+    return np.log(1.0 + (passages - df + 0.5) / (df + 0.5))
 
 
 class LexicalIndex(bm25s.BM25):
@@ -200,7 +210,7 @@ class LexicalBuilder:
             df += np.bincount(tokens, minlength=n_vocab)
         lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int32)
         avg = float(lengths.mean()) if n_docs else 1.0
-        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+        idf = bm25_idf(n_docs, df)
         indptr = np.zeros(n_vocab + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         data = np.empty(int(indptr[-1]), dtype=dtype)
@@ -253,7 +263,7 @@ def read_runs(folder: Path) -> tuple[dict[str, int], scipy.sparse.csr_matrix, np
     if lengths.size != n or indices.size != data.size or int(indptr[-1]) != data.size:
         raise ValueError(f"{folder}: lexical index files do not match each other")
     df = np.diff(indptr)
-    idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+    idf = bm25_idf(n, df)
     avg = float(lengths.mean()) if n else 1.0
     tf = np.empty(data.size, dtype=np.uint16)
     step = 1 << 24

@@ -1,55 +1,53 @@
-"""Hybrid retrieval over one index version: bm25s on Vietnamese-aware tokens + dense FAISS, fused by weight."""
+"""Hybrid retrieval over one index version: bm25s on Vietnamese-aware tokens + dense FAISS, fused by weight.
+
+`Retriever.load(version, config)` opens a version's parts; `Retriever(parts, settings)` takes them
+ready-made (benches swap one part for another). `Retriever.search(question)` returns `Match` values.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from bot.documents import docnumbers, vietnamese
-from bot.config import Config
-from bot.retrieval.index import FORMAT_VERSION, MANIFEST, IndexUnavailable, damaged_file, index_text
-from bot.retrieval.dense import DenseIndex
+from bot.config import Config, RetrievalConfig
+from bot.models import Document, Match, Passage, Scores
+from bot.retrieval.query import QueryTerms, Relevance, analyse
 from bot.retrieval.store import Store
-from bot.retrieval.understanding import QueryUnderstanding, added_tokens
+from bot.retrieval.understanding import QueryUnderstanding
+from bot.retrieval.version import (LEXICAL_DIRS, MODEL_DIR, IndexUnavailable, IndexVersion, Manifest,
+                                   index_text)
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Scored:
-    """One ranked passage: its position in the index and the parts of its score."""
-
-    idx: int
-    score: float
-    lexical: float
-    dense: float
-    boosted: bool = False
+__all__ = ["Parts", "QueryTerms", "Retriever", "top_k"]
 
 
 @dataclass(frozen=True)
-class QueryTerms:
-    """The question as the index sees it."""
+class Parts:
+    """What a Retriever searches with: the version's passages, its two lexical indexes, its dense
+    index, the model that embeds questions, and the query-understanding lists."""
 
-    normalized: str
-    folded_tokens: list[str]
-    accented_tokens: list[str]  # empty when the question has no diacritics
-    words: list[str]  # unigrams to highlight
-    doc_keys: list[str]  # docnumbers keys named in the question
-    # query understanding (bot/understanding.py): the question with shorthand written out, and the
-    # tokens it adds, searched at retrieval.expansion_weight
-    rewritten: str = ""
-    added_folded: tuple[str, ...] = ()
-    added_accented: tuple[str, ...] = ()
-    relevance_tokens: tuple[str, ...] = ()  # folded tokens of the rewritten question
+    store: Store
+    lexical_accented: object  # bot.retrieval.lexical.LexicalIndex (or anything with get_scores)
+    lexical_folded: object
+    dense: object  # bot.retrieval.dense.DenseIndex (search(qvec, k), vectors(ids))
+    embedder: object  # bot.retrieval.embedding.Embedder (encode_queries)
+    understanding: QueryUnderstanding
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.rewritten) and self.rewritten != self.normalized
+
+@dataclass
+class _Ranked:
+    """Candidates of one search with their fused score parts, best first."""
+
+    positions: np.ndarray
+    fused: np.ndarray
+    lexical: np.ndarray
+    dense: np.ndarray
+    boosted: np.ndarray
 
 
 def top_k(values: np.ndarray, k: int) -> np.ndarray:
@@ -73,197 +71,219 @@ def top_k(values: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(-values, k - 1)[:k]
 
 
+def load_parts(version: IndexVersion, config: Config) -> Parts:
+    """Open every part of a version (IndexUnavailable when one is missing, damaged or does not fit)."""
+    from bot.retrieval.dense import DenseIndex
+    from bot.retrieval.embedding import Embedder, EmbeddingError
+    from bot.retrieval.lexical import LexicalIndex
+    from bot.retrieval.store import open_store
+
+    folder = version.folder
+    try:
+        store = open_store(folder)
+        # the score matrices stay on disk: a question's posting lists are read when it is asked
+        lex_acc, lex_fold = (LexicalIndex.load(str(folder / name)) for name in LEXICAL_DIRS)
+        dense = DenseIndex.load(folder, config.faiss)
+        lists = version.understanding_lists()
+        understanding = QueryUnderstanding.from_dict(lists) if lists is not None else QueryUnderstanding.load()
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise IndexUnavailable(f"index in {folder} cannot be read ({type(exc).__name__}: {exc}); "
+                               "run `directive-bot index` to rebuild") from None
+    if dense.ntotal != len(store.passages) or dense.d != version.manifest.dim:
+        raise IndexUnavailable(f"index in {folder} is inconsistent (vectors {dense.ntotal}, "
+                               f"passages {len(store.passages)}); run `directive-bot index`")
+    try:
+        embedder = Embedder.load(config.embedding, folder / MODEL_DIR)
+    except EmbeddingError as exc:
+        raise IndexUnavailable(str(exc)) from None
+    if embedder.dim != dense.d:
+        raise IndexUnavailable(f"embedding model gives dimension {embedder.dim}, the index has {dense.d}; "
+                               "run `directive-bot index` to rebuild")
+    return Parts(store, lex_acc, lex_fold, dense, embedder, understanding)
+
+
 class Retriever:
     """A loaded, read-only index version. Thread-safe for concurrent searches."""
 
-    def __init__(self, folder: Path, manifest: dict, store: Store, lexical_accented, lexical_folded,
-                 dense_index: DenseIndex, embedder, config: Config,
-                 understanding: QueryUnderstanding | None = None):
-        self.folder = folder
-        self.manifest = manifest
-        self.version = manifest["version"]
-        self.store = store
-        self.documents = store.documents  # doc_id -> Document, read from disk on demand
-        self.passages = store.passages  # position -> Passage, read from disk on demand
-        self.doc_passages = store.doc_passages  # doc_id -> range of positions
-        self.by_passage_id = store.passage_ids  # .get(passage_id) -> position
-        self._lex_acc = lexical_accented
-        self._lex_fold = lexical_folded
-        self._dense = dense_index
-        self.embedder = embedder
-        self.config = config
-        self.understanding = understanding or QueryUnderstanding.load()
-        self.size = len(self.passages)
-        self._token_cache: dict[int, frozenset[str]] = {}  # passage -> folded tokens (relevance)
-        self._idf_cache: dict[str, float] = {}  # folded token -> idf (relevance weights)
-        # document-number keys -> the documents carrying them / the passages mentioning them (sorted)
-        self.doc_keys: dict[str, list[str]] = store.doc_keys
-        self.number_names: dict[str, str] = store.number_names  # key -> canonical number to show
-        self.mentions: dict[str, np.ndarray] = store.mentions
+    def __init__(self, parts: Parts, settings: RetrievalConfig, version: IndexVersion | None = None) -> None:
+        self._parts = parts
+        self._store = parts.store
+        self._settings = settings
+        self._version = version or IndexVersion(Path("."), Manifest(version=""))
+        self._size = len(parts.store.passages)
+        self._relevance = Relevance(self._token_idf, self._index_text)
         self._most_cited: list[str] | None = None
 
-    # -------------------------------------------------------------- loading
-
     @classmethod
-    def load(cls, folder: Path, config: Config, *, verify_files: bool = True) -> "Retriever":
-        import faiss
+    def load(cls, version: IndexVersion | Path, config: Config, *, verify_files: bool = True) -> "Retriever":
+        """Open a version (a folder or an opened IndexVersion) the way the service serves it."""
+        if not isinstance(version, IndexVersion):
+            version = IndexVersion.open(Path(version))
+        version.check_usable(config.embedding.model, config.embedding.settings(), verify_files=verify_files)
+        return cls(load_parts(version, config), config.retrieval, version)
 
-        from bot.retrieval.embedding import Embedder, EmbeddingError
-        from bot.retrieval.lexical import LexicalIndex
-        from bot.retrieval.store import open_store
+    # -------------------------------------------------------------- what it holds
 
-        folder = Path(folder)
-        try:
-            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise IndexUnavailable(f"{folder}: {MANIFEST} is missing; run `directive-bot index`") from None
-        except (OSError, ValueError) as exc:
-            raise IndexUnavailable(f"{folder}/{MANIFEST} is unreadable ({exc}); run `directive-bot index`") from None
-        if manifest.get("format") != FORMAT_VERSION:
-            raise IndexUnavailable(f"{folder}: index format {manifest.get('format')} is not {FORMAT_VERSION}; "
-                                   "run `directive-bot index` to rebuild")
-        want = config.embedding
-        if manifest.get("model") != want.model or manifest.get("model_settings") != want.settings():
-            raise IndexUnavailable(
-                f"the index was built with embedding model '{manifest.get('model')}' "
-                f"(dim {manifest.get('dim')}), but config.yaml asks for '{want.model}' "
-                f"with other settings; run `directive-bot index` to rebuild it")
-        problem = damaged_file(folder, manifest) if verify_files else None
-        if problem:
-            raise IndexUnavailable(f"{problem}; run `directive-bot index` to rebuild")
-        # the per-document content hashes are for the next build (a million at 1M documents): not kept
-        manifest.pop("doc_hashes", None)
-        try:
-            store = open_store(folder)
-            # the score matrices stay on disk: a question's posting lists are read when it is asked
-            lex_acc = LexicalIndex.load(str(folder / "lexical_accented"))
-            lex_fold = LexicalIndex.load(str(folder / "lexical_folded"))
-            dense = DenseIndex.load(folder, config.faiss)
-            understanding_file = folder / "understanding.json"
-            understanding = (QueryUnderstanding.from_dict(json.loads(understanding_file.read_text(encoding="utf-8")))
-                             if understanding_file.exists() else None)
-            faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead here
-        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
-            raise IndexUnavailable(f"index in {folder} cannot be read ({type(exc).__name__}: {exc}); "
-                                   "run `directive-bot index` to rebuild") from None
-        if dense.ntotal != len(store.passages) or dense.d != manifest.get("dim"):
-            raise IndexUnavailable(f"index in {folder} is inconsistent (vectors {dense.ntotal}, "
-                                   f"passages {len(store.passages)}); run `directive-bot index`")
-        try:
-            embedder = Embedder.load(want, folder / "model")
-        except EmbeddingError as exc:
-            raise IndexUnavailable(str(exc)) from None
-        if embedder.dim != dense.d:
-            raise IndexUnavailable(f"embedding model gives dimension {embedder.dim}, the index has {dense.d}; "
-                                   "run `directive-bot index` to rebuild")
-        return cls(folder, manifest, store, lex_acc, lex_fold, dense, embedder, config, understanding)
+    @property
+    def parts(self) -> Parts:
+        """The parts this retriever searches with: `Retriever(dataclasses.replace(r.parts, dense=other),
+        settings)` searches the same version with another dense index (benches)."""
+        return self._parts
 
-    # -------------------------------------------------------------- query analysis
+    @property
+    def settings(self) -> RetrievalConfig:
+        return self._settings
 
-    def _idf(self, df: int) -> float:
-        n = max(1, self.size)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+    @property
+    def version(self) -> str:
+        return self._version.name
 
-    def terms(self, query: str) -> QueryTerms:
-        normalized = vietnamese.normalize(query)
-        folded = vietnamese.search_tokens(normalized, folded=True)
-        accented = vietnamese.search_tokens(normalized, folded=False) \
-            if vietnamese.has_diacritics(normalized) else []
-        words = [t for t in (accented or folded) if "_" not in t]
-        exp = self.understanding.expand(normalized)
-        rewritten = vietnamese.normalize(exp.rewritten) if exp.changed else normalized
-        keys: list[str] = []
-        for n in docnumbers.find_doc_numbers(rewritten):
-            keys.append(n.key)
-            resolution = docnumbers.PLENUM_RESOLUTIONS.get(n.canonical)
-            if resolution:  # "NQ TW4 khóa XII" also names 04-NQ/TW
-                keys.append(docnumbers.doc_key(resolution) or "")
-        keys = [k for k in dict.fromkeys(keys) if k]
-        if not exp.changed:
-            return QueryTerms(normalized, folded, accented, words, keys, relevance_tokens=tuple(folded))
-        added_folded = tuple(added_tokens(exp, folded=True))
-        added_text = exp.rewritten + " " + " ".join(exp.extra_terms)
-        added_accented = tuple(added_tokens(exp, folded=False)) if vietnamese.has_diacritics(added_text) else ()
-        new_words = [t for t in vietnamese.search_tokens(rewritten, folded=not accented and
-                                                         not vietnamese.has_diacritics(rewritten))
-                     if "_" not in t and t not in words]
-        return QueryTerms(normalized, folded, accented, words + new_words, keys, rewritten=rewritten,
-                          added_folded=added_folded, added_accented=added_accented,
-                          relevance_tokens=tuple(vietnamese.search_tokens(rewritten, folded=True)))
+    @property
+    def index_version(self) -> IndexVersion:
+        return self._version
 
-    def relevance(self, terms: QueryTerms, idx: int) -> float:
-        """How much of the question a passage covers, in [0, 1]: comparable across questions.
+    @property
+    def size(self) -> int:
+        """Number of passages."""
+        return self._size
 
-        The mean of two IDF-weighted shares of the question found in the passage: its words, and its
-        adjacent word pairs. Pairs keep off-topic questions that share a few scattered words with the
-        corpus below the threshold (calibrated on tests/data: see docs/benchmarks.md).
-        """
-        have = self._passage_tokens(idx)
-        tokens = terms.relevance_tokens or terms.folded_tokens
-        words = [t for t in dict.fromkeys(tokens) if "_" not in t]
-        pairs = [t for t in dict.fromkeys(tokens) if "_" in t]
-        if not words:
-            return 0.0
-        unigram = self._share(words, have)
-        return (unigram + (self._share(pairs, have) if pairs else unigram)) / 2
+    def document_count(self) -> int:
+        return len(self._store.documents)
 
-    def _token_idf(self, token: str) -> float:
-        weight = self._idf_cache.get(token)
-        if weight is None:
-            if len(self._idf_cache) > 100_000:
-                self._idf_cache.clear()
-            weight = self._idf_cache[token] = self._idf(self._lex_fold.document_frequency(token))
-        return weight
+    def document(self, doc_id: str) -> Document | None:
+        return self._store.documents.get(doc_id)
 
-    def _share(self, tokens: list[str], have: frozenset[str]) -> float:
-        total = matched = 0.0
-        for t in tokens:
-            weight = self._token_idf(t)
-            total += weight
-            if t in have:
-                matched += weight
-        return matched / total if total else 0.0
+    def documents(self) -> list[Document]:
+        """Every document (without its text), in index order: one pass over the file."""
+        return self._store.documents.values()
 
-    def _passage_tokens(self, idx: int) -> frozenset[str]:
-        cached = self._token_cache.get(idx)
-        if cached is None:
-            p = self.passages[idx]
-            cached = frozenset(vietnamese.search_tokens(index_text(self.documents[p.doc_id], p), folded=True))
-            if len(self._token_cache) > 4096:  # a few KB each: keep it small
-                self._token_cache.clear()
-            self._token_cache[idx] = cached
-        return cached
+    def passages(self) -> Iterator[Passage]:
+        """Every passage in index order."""
+        return iter(self._store.passages)
 
-    def mentions_number(self, key: str, idx: int) -> bool:
-        """Whether passage `idx` mentions the document number `key`."""
-        cited = self.mentions.get(key)
-        if cited is None or cited.size == 0:
-            return False
-        j = int(np.searchsorted(cited, idx))
-        return j < cited.size and int(cited[j]) == idx
+    def document_passages(self, doc_id: str) -> list[Passage]:
+        """Every passage of one document, in order ([] for an unknown document)."""
+        passages = self._store.passages
+        return [passages[i] for i in self._store.doc_passages.get(doc_id, ())]
+
+    def passage(self, passage_id: str) -> Passage | None:
+        i = self._store.passage_ids.get(passage_id)
+        return None if i is None else self._store.passages[i]
+
+    def numbered(self, key: str) -> tuple[str | None, list[Document]]:
+        """For a document-number key: the number as written in the index (None when no document carries
+        or cites it) and the documents carrying it."""
+        docs = [self._store.documents[d] for d in self._store.doc_keys.get(key, ())]
+        return self._store.number_names.get(key), docs
 
     def most_cited(self, n: int) -> list[str]:
-        """Keys of document numbers to suggest to users: the documents the collection holds in full first,
-        then those cited by the most documents (what the collection actually covers)."""
+        """Document numbers (as written) to suggest to users: the documents the collection holds in full
+        first, then those cited by the most documents (what the collection actually covers)."""
         if self._most_cited is None:
-            docs = self.store.passage_docs
-            counts = {k: int(np.unique(docs[v]).size) for k, v in self.mentions.items()}
-            counts.update({k: counts.get(k, 0) for k in self.doc_keys})
-            self._most_cited = sorted(counts, key=lambda k: (k not in self.doc_keys, -counts[k], k))
-        return self._most_cited[:n]
+            store = self._store
+            counts = {k: int(np.unique(store.passage_docs[v]).size) for k, v in store.mentions.items()}
+            counts.update({k: counts.get(k, 0) for k in store.doc_keys})
+            self._most_cited = sorted(counts, key=lambda k: (k not in store.doc_keys, -counts[k], k))
+        return [self._store.number_names[k] for k in self._most_cited[:n]]
 
     # -------------------------------------------------------------- search
+
+    def terms(self, question: str) -> QueryTerms:
+        """The question as the index sees it: tokens, document numbers, understood shorthand."""
+        return analyse(question, self._parts.understanding)
+
+    def search(self, question: str | QueryTerms, *, limit: int = 10, max_per_document: int | None = None,
+               lexical_weight: float | None = None, dense_weight: float | None = None,
+               with_relevance: bool = False) -> list[Match]:
+        """The best passages for a question, at most `max_per_document` of one document; with
+        `with_relevance`, each match's `scores.relevance` says how much of the question it covers."""
+        terms = question if isinstance(question, QueryTerms) else self.terms(question)
+        rc = self._settings
+        ranked = self._rank(terms, limit, rc.lexical_weight if lexical_weight is None else lexical_weight,
+                            rc.dense_weight if dense_weight is None else dense_weight)
+        if ranked is None:
+            return []
+        cap = rc.max_per_document if max_per_document is None else max_per_document
+        out = []
+        for j in self._capped(ranked.positions, cap, limit):
+            i = int(ranked.positions[j])
+            passage = self._store.passages[i]
+            scores = Scores(float(ranked.fused[j]), float(ranked.lexical[j]), float(ranked.dense[j]),
+                            bool(ranked.boosted[j]), self._relevance(terms, i) if with_relevance else None)
+            out.append(Match(passage, self._store.documents[passage.doc_id], scores))
+        return out
+
+    def _rank(self, terms: QueryTerms, limit: int, wl: float, wd: float) -> _Ranked | None:
+        n = self._size
+        if n == 0:
+            return None
+        k = min(n, max(self._settings.candidates, limit * 4))
+        # candidates: the best by lexical score (plus any document-number boost), and the best by dense
+        pools = []
+        lex = self._lexical_scores(terms) if wl > 0 else None
+        boost = self._boost(terms.doc_keys, self._settings.doc_number_boost) if terms.doc_keys else None
+        if lex is not None or boost is not None:
+            prior = (wl * lex if lex is not None else 0.0) + (boost if boost is not None else 0.0)
+            top = top_k(prior, k)
+            pools.append(top[prior[top] > 0])
+        qvec = None
+        if wd > 0:
+            qvec = self._parts.embedder.encode_queries([terms.normalized])
+            if float(np.abs(qvec).sum()) > 0:
+                pools.append(self._parts.dense.search(qvec, k))
+            else:
+                qvec = None
+        cand = np.unique(np.concatenate(pools)).astype(np.int64) if pools else np.zeros(0, dtype=np.int64)
+        if cand.size == 0:
+            return None
+        return self._fuse(cand, lex, qvec, boost, wl, wd)
+
+    def _fuse(self, cand: np.ndarray, lex: np.ndarray | None, qvec: np.ndarray | None,
+              boost: np.ndarray | None, wl: float, wd: float) -> _Ranked:
+        zeros = np.zeros(cand.size, dtype=np.float32)
+        lex_c = lex[cand] if lex is not None else zeros
+        dense_c = zeros
+        if qvec is not None:
+            dots = self._parts.dense.vectors(cand) @ qvec[0]
+            dmax = float(dots.max())
+            if dmax > 0:
+                dense_c = np.clip(dots, 0.0, None) / dmax
+        boost_c = boost[cand] if boost is not None else zeros
+        fused = wl * lex_c + wd * dense_c + boost_c
+        order = np.lexsort((cand, -fused))
+        return _Ranked(cand[order], fused[order], lex_c[order], dense_c[order], boost_c[order] > 0)
+
+    def _lexical_scores(self, terms: QueryTerms) -> np.ndarray | None:
+        """Lexical scores of every passage, scaled to a maximum of 1 (None: nothing to look up)."""
+        if not (terms.folded_tokens or terms.accented_tokens or terms.added_folded):
+            return None
+        p, weight = self._parts, self._settings.expansion_weight
+        lex = np.zeros(self._size, dtype=np.float32)
+        # accented and folded scores add up: exact matches count twice (weighting the folded part down
+        # when diacritics are typed changed nothing measurable: docs/benchmarks.md)
+        if terms.folded_tokens:
+            lex += p.lexical_folded.get_scores(terms.folded_tokens)
+        if terms.accented_tokens:
+            lex += p.lexical_accented.get_scores(terms.accented_tokens)
+        # words the question did not type but meant (đv -> đảng viên), weighted lower
+        if terms.added_folded:
+            lex += weight * p.lexical_folded.get_scores(list(terms.added_folded))
+        if terms.added_accented:
+            lex += weight * p.lexical_accented.get_scores(list(terms.added_accented))
+        lmax = float(lex.max())
+        return lex / lmax if lmax > 0 else lex
 
     def _boost(self, keys: list[str], value: float) -> np.ndarray | None:
         """Score added to passages of the documents named by number (x1.5) and to passages citing them."""
         boost = None
+        store = self._store
         for key in keys:
-            own = [i for d in self.doc_keys.get(key, ()) for i in self.doc_passages.get(d, ())]
-            cited = self.mentions.get(key, ())
+            own = [i for d in store.doc_keys.get(key, ()) for i in store.doc_passages.get(d, ())]
+            cited = store.mentions.get(key, ())
             if not own and not len(cited):
                 continue
             if boost is None:
-                boost = np.zeros(self.size, dtype=np.float32)
+                boost = np.zeros(self._size, dtype=np.float32)
             if len(cited):
                 idx = np.asarray(cited, dtype=np.int64)
                 boost[idx] = np.maximum(boost[idx], value)
@@ -272,75 +292,28 @@ class Retriever:
                 boost[idx] = np.maximum(boost[idx], value * 1.5)
         return boost
 
-    def search(self, query: str | QueryTerms, *, limit: int = 10, max_per_document: int | None = None,
-               lexical_weight: float | None = None, dense_weight: float | None = None) -> list[Scored]:
-        """Rank passages for a question; at most `max_per_document` passages of one document."""
-        rc = self.config.retrieval
-        terms = query if isinstance(query, QueryTerms) else self.terms(query)
-        wl = rc.lexical_weight if lexical_weight is None else lexical_weight
-        wd = rc.dense_weight if dense_weight is None else dense_weight
-        n = self.size
-        if n == 0:
-            return []
-        k = min(n, max(rc.candidates, limit * 4))
-
-        # candidates: the best by lexical score (plus any document-number boost), and the best by dense
-        pools = []
-        lex_n = None
-        if wl > 0 and (terms.folded_tokens or terms.accented_tokens or terms.added_folded):
-            lex = np.zeros(n, dtype=np.float32)
-            if terms.folded_tokens:
-                # accented and folded scores add up: exact matches count twice (weighting the folded
-                # part down when diacritics are typed changed nothing measurable: docs/benchmarks.md)
-                lex += self._lex_fold.get_scores(terms.folded_tokens)
-            if terms.accented_tokens:
-                lex += self._lex_acc.get_scores(terms.accented_tokens)
-            # words the question did not type but meant (đv -> đảng viên), weighted lower
-            if terms.added_folded:
-                lex += rc.expansion_weight * self._lex_fold.get_scores(list(terms.added_folded))
-            if terms.added_accented:
-                lex += rc.expansion_weight * self._lex_acc.get_scores(list(terms.added_accented))
-            lmax = float(lex.max())
-            lex_n = lex / lmax if lmax > 0 else lex
-        boost = self._boost(terms.doc_keys, rc.doc_number_boost) if terms.doc_keys else None
-        if lex_n is not None or boost is not None:
-            prior = (wl * lex_n if lex_n is not None else 0.0) + (boost if boost is not None else 0.0)
-            top = top_k(prior, k)
-            pools.append(top[prior[top] > 0])
-        qvec = None
-        if wd > 0:
-            qvec = self.embedder.encode_queries([terms.normalized])
-            if float(np.abs(qvec).sum()) > 0:
-                pools.append(self._dense.search(qvec, k))
-            else:
-                qvec = None
-        if not pools:
-            return []
-        cand = np.unique(np.concatenate(pools)).astype(np.int64)
-        if cand.size == 0:
-            return []
-        lex_c = lex_n[cand] if lex_n is not None else np.zeros(cand.size, dtype=np.float32)
-        dense_c = np.zeros(cand.size, dtype=np.float32)
-        if qvec is not None:
-            dots = self._dense.vectors(cand) @ qvec[0]
-            dmax = float(dots.max())
-            if dmax > 0:
-                dense_c = np.clip(dots, 0.0, None) / dmax
-        boost_c = boost[cand] if boost is not None else np.zeros(cand.size, dtype=np.float32)
-        fused = wl * lex_c + wd * dense_c + boost_c
-        order = np.lexsort((cand, -fused))
-        ranked = (Scored(int(cand[j]), float(fused[j]), float(lex_c[j]), float(dense_c[j]), bool(boost_c[j] > 0))
-                  for j in order)
-        cap = max_per_document if max_per_document is not None else rc.max_per_document
-        out: list[Scored] = []
+    def _capped(self, positions: np.ndarray, cap: int, limit: int) -> list[int]:
+        """Indexes into `positions` (best first) keeping at most `cap` passages of one document."""
+        out: list[int] = []
         per_doc: dict[int, int] = {}
-        passage_docs = self.store.passage_docs
-        for s in ranked:
-            doc_id = int(passage_docs[s.idx])
-            if per_doc.get(doc_id, 0) >= cap:
+        passage_docs = self._store.passage_docs
+        for j, i in enumerate(positions.tolist()):
+            doc = int(passage_docs[i])
+            if per_doc.get(doc, 0) >= cap:
                 continue
-            per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
-            out.append(s)
+            per_doc[doc] = per_doc.get(doc, 0) + 1
+            out.append(j)
             if len(out) >= limit:
                 break
         return out
+
+    # -------------------------------------------------------------- relevance weights
+
+    def _token_idf(self, token: str) -> float:
+        from bot.retrieval.lexical import bm25_idf
+
+        return float(bm25_idf(max(1, self._size), self._parts.lexical_folded.document_frequency(token)))
+
+    def _index_text(self, position: int) -> str:
+        p = self._store.passages[position]
+        return index_text(self._store.documents[p.doc_id], p)

@@ -12,11 +12,13 @@ from bot.documents import docnumbers, vietnamese
 
 from bot import messages
 from bot.config import Config
-from bot.retrieval.index import FORMAT_VERSION, IndexUnavailable, build_index, current_dir, current_format, current_version
 from bot.documents.loading import DocumentError, load_file
 from bot.service import intake
-from bot.models import Answer, Document, DocumentCard, Failure, Hit, IndexInfo, IndexReport, Reference
-from bot.retrieval.search import QueryTerms, Retriever, Scored
+from bot.models import Answer, Document, DocumentCard, Failure, Hit, IndexInfo, IndexReport, Match, Passage, Reference
+from bot.retrieval.build import build_index
+from bot.retrieval.search import QueryTerms, Retriever
+from bot.retrieval.version import FORMAT, IndexUnavailable
+from bot.retrieval.versions import current_dir, current_format, current_version
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +38,26 @@ class AnswerService:
     """Loads the current index version and answers questions; swaps versions without a restart."""
 
     def __init__(self, config: Config, *, build_if_missing: bool = True,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None, retriever: Retriever | None = None):
+        """Serve the current version of config.index.dir (built first when missing), or `retriever`:
+        a version opened by the caller, which is then served as it is (benches swap its parts)."""
         self.config = config
         self._swap = threading.Lock()
         self._build = threading.Lock()
         self._last_check = 0.0
         self._document_list: tuple[str, list[Reference]] | None = None  # (version, sorted references)
+        self._fixed = retriever is not None
+        if retriever is not None:
+            self._retriever = retriever
+            return
         root = Path(config.index.dir)
         if build_if_missing and current_version(root) is None:
             log.info("no index in %s yet: building it", root)
             build_index(config, progress=progress)
-        elif build_if_missing and (found := current_format(root)) not in (None, FORMAT_VERSION):
+        elif build_if_missing and (found := current_format(root)) not in (None, FORMAT):
             # a release with a new index layout: rebuild once, as on the first run
             log.warning("the index in %s has format %s, this release reads %s: rebuilding it",
-                        root, found, FORMAT_VERSION)
+                        root, found, FORMAT)
             build_index(config, progress=progress)
         self._retriever = Retriever.load(current_dir(root), config)
 
@@ -59,7 +67,7 @@ class AnswerService:
     def retriever(self) -> Retriever:
         """The version to use for one request (take it once per request)."""
         now = time.monotonic()
-        if now - self._last_check >= _RELOAD_CHECK_SECONDS:
+        if not self._fixed and now - self._last_check >= _RELOAD_CHECK_SECONDS:
             self._last_check = now
             self.reload_if_changed()
         return self._retriever
@@ -96,10 +104,10 @@ class AnswerService:
 
     def info(self) -> IndexInfo:
         r = self.retriever
-        m = r.manifest
-        size = sum(f["size"] for f in m.get("files", {}).values())
-        return IndexInfo(version=r.version, built_at=m.get("built_at", ""), documents=len(r.documents),
-                         passages=r.size, model=m.get("model", ""), dim=int(m.get("dim", 0)), size_bytes=size)
+        v = r.index_version
+        m = v.manifest
+        return IndexInfo(version=r.version, built_at=m.built_at, documents=r.document_count(),
+                         passages=r.size, model=m.model, dim=int(m.dim), size_bytes=v.size_bytes)
 
     # -------------------------------------------------------------- answers
 
@@ -119,15 +127,15 @@ class AnswerService:
         if _looks_english(terms):
             answer.message = messages.NOT_VIETNAMESE
             return answer
-        ranked = r.search(terms, limit=min(max(offset + top_k + 1, 10), rc.candidates))
+        ranked = r.search(terms, limit=min(max(offset + top_k + 1, 10), rc.candidates), with_relevance=True)
         if terms.doc_keys:
             answer.document = self._card(r, terms, ranked)
-        relevant = [s for s in ranked if s.boosted or r.relevance(terms, s.idx) >= rc.min_relevance]
+        relevant = [m for m in ranked if m.scores.boosted or m.scores.relevance >= rc.min_relevance]
         page = relevant[offset: offset + top_k]
         answer.has_more = len(relevant) > offset + top_k
         if page:
             answer.status = "found"
-            answer.hits = [self._hit(r, s, terms) for s in page]
+            answer.hits = [_hit(m.passage, m.document, terms, m) for m in page]
         else:
             answer.message = messages.NOT_FOUND if offset == 0 else messages.NO_MORE
             answer.suggestions = self._suggestions(r)
@@ -170,41 +178,45 @@ class AnswerService:
         cached = self._document_list
         if cached is not None and cached[0] == r.version:
             return cached[1]
-        refs = sorted((_reference(d) for d in r.documents.values()),
+        refs = sorted((_reference(d) for d in r.documents()),
                       key=lambda ref: (ref.doc_type, ref.issued or "", ref.title))
         self._document_list = (r.version, refs) if len(refs) <= DOCUMENT_LIST_CACHE else None
         return refs
 
     def has_document(self, doc_id: str) -> bool:
         """Whether the served version holds a document with this id (without listing them all)."""
-        return doc_id in self.retriever.documents
+        return self.retriever.document(doc_id) is not None
 
     def passage(self, passage_id: str) -> Hit | None:
         r = self.retriever
-        idx = r.by_passage_id.get(passage_id)
-        if idx is None:
-            return None
-        return self._hit(r, Scored(idx, 0.0, 0.0, 0.0), None)
+        p = r.passage(passage_id)
+        return None if p is None else self._plain_hit(r, p)
 
     def section(self, passage_id: str) -> list[Hit]:
         """Every passage of the section the given passage belongs to, in document order."""
         r = self.retriever
-        idx = r.by_passage_id.get(passage_id)
-        if idx is None:
+        p = r.passage(passage_id)
+        if p is None:
             return []
-        p = r.passages[idx]
         top = p.section.split(" > ")[0] if p.section else None
-        out = []
-        for i in r.doc_passages[p.doc_id]:
-            q = r.passages[i]
-            if top is None or (q.section.split(" > ")[0] if q.section else None) == top:
-                out.append(self._hit(r, Scored(i, 0.0, 0.0, 0.0), None))
-        return out
+        return [self._plain_hit(r, q) for q in r.document_passages(p.doc_id)
+                if top is None or (q.section.split(" > ")[0] if q.section else None) == top]
 
     def document_passages(self, doc_id: str) -> list[Hit]:
         """Every passage of one document, in order (to read a document in full)."""
         r = self.retriever
-        return [self._hit(r, Scored(i, 0.0, 0.0, 0.0), None) for i in r.doc_passages.get(doc_id, ())]
+        return [self._plain_hit(r, p) for p in r.document_passages(doc_id)]
+
+    def search(self, question: str, *, limit: int = 10, max_per_document: int | None = None,
+               lexical_weight: float | None = None, dense_weight: float | None = None) -> list[Match]:
+        """The ranked passages for a question, without the answer's relevance threshold (`search`,
+        evaluation); weights default to config.yaml's."""
+        return self.retriever.search(question, limit=limit, max_per_document=max_per_document,
+                                     lexical_weight=lexical_weight, dense_weight=dense_weight)
+
+    def all_passages(self):
+        """Every passage of the served version, in index order (an iterator)."""
+        return self.retriever.passages()
 
     @staticmethod
     def check_document(path: Path, *, max_file_mb: float = 20.0) -> list[Document | Failure]:
@@ -216,38 +228,49 @@ class AnswerService:
 
     # -------------------------------------------------------------- helpers
 
-    def _hit(self, r: Retriever, s: Scored, terms: QueryTerms | None) -> Hit:
-        p = r.passages[s.idx]
-        doc = r.documents[p.doc_id]
-        spans = ()
-        if terms is not None:
-            words = [w for w in terms.words if w not in vietnamese.STOPWORDS]
-            pairs = [t for t in (terms.accented_tokens or terms.folded_tokens) if "_" in t]
-            spans = tuple(vietnamese.highlight_spans(p.text, words, pairs))
-        return Hit(passage_id=p.passage_id, doc_id=p.doc_id, text=p.text,
-                   reference=_reference(doc, p.section, p.page), score=round(s.score, 4),
-                   lexical=round(s.lexical, 4), dense=round(s.dense, 4), highlights=spans)
+    @staticmethod
+    def _plain_hit(r: Retriever, p: Passage) -> Hit:
+        return _hit(p, r.document(p.doc_id), None, None)
 
-    def _card(self, r: Retriever, terms: QueryTerms, ranked: list[Scored] | None = None) -> DocumentCard:
+    def _card(self, r: Retriever, terms: QueryTerms, ranked: list[Match] | None = None) -> DocumentCard:
         key = terms.doc_keys[0]
-        number = r.number_names.get(key) or _display_number(terms.normalized, key)
-        own_docs = r.doc_keys.get(key, [])
-        own = [_reference(r.documents[d]) for d in own_docs]
+        name, own_docs = r.numbered(key)
+        number = name or _display_number(terms.normalized, key)
+        own_ids = {d.doc_id for d in own_docs}
         if ranked is None:
             ranked = r.search(terms, limit=10)
         seen: set[str] = set()
         mentions = []
-        for s in ranked:
-            doc_id = r.passages[s.idx].doc_id
-            if r.mentions_number(key, s.idx) and doc_id not in own_docs and doc_id not in seen:
+        for m in ranked:
+            doc_id = m.passage.doc_id
+            if _cites(m.passage, key) and doc_id not in own_ids and doc_id not in seen:
                 seen.add(doc_id)
-                mentions.append(self._hit(r, s, terms))
+                mentions.append(_hit(m.passage, m.document, terms, m))
                 if len(mentions) == 5:
                     break
-        return DocumentCard(doc_number=number, documents=tuple(own), mentions=tuple(mentions))
+        return DocumentCard(doc_number=number, documents=tuple(_reference(d) for d in own_docs),
+                            mentions=tuple(mentions))
 
     def _suggestions(self, r: Retriever) -> list[str]:
-        return [describe_number(r.number_names[k]) for k in r.most_cited(6)]
+        return [describe_number(name) for name in r.most_cited(6)]
+
+
+def _cites(passage: Passage, key: str) -> bool:
+    """Whether a passage mentions the document number `key`."""
+    return any(docnumbers.doc_key(n) == key for n in passage.doc_numbers)
+
+
+def _hit(p: Passage, doc: Document, terms: QueryTerms | None, match: Match | None) -> Hit:
+    spans = ()
+    if terms is not None:
+        words = [w for w in terms.words if w not in vietnamese.STOPWORDS]
+        pairs = [t for t in (terms.accented_tokens or terms.folded_tokens) if "_" in t]
+        spans = tuple(vietnamese.highlight_spans(p.text, words, pairs))
+    s = match.scores if match is not None else None
+    return Hit(passage_id=p.passage_id, doc_id=p.doc_id, text=p.text,
+               reference=_reference(doc, p.section, p.page), score=round(s.fused, 4) if s else 0.0,
+               lexical=round(s.lexical, 4) if s else 0.0, dense=round(s.dense, 4) if s else 0.0,
+               highlights=spans)
 
 
 def describe_number(canonical: str) -> str:

@@ -7,6 +7,10 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.service.answering import AnswerService
 
 MODES = {"hybrid": (None, None), "lexical": (1.0, 0.0), "dense": (0.0, 1.0)}
 
@@ -54,7 +58,7 @@ def _percentile(values: list[float], q: float) -> float:
     return s[k]
 
 
-def evaluate(service, questions: list[EvalQuestion], mode: str = "hybrid") -> EvalResult:
+def evaluate(service: AnswerService, questions: list[EvalQuestion], mode: str = "hybrid") -> EvalResult:
     """Rank documents for each question (one passage per document) and score the ranking."""
     wl, wd = MODES[mode]
     result = EvalResult(mode=mode)
@@ -63,8 +67,7 @@ def evaluate(service, questions: list[EvalQuestion], mode: str = "hybrid") -> Ev
     negatives = rejected = answered = 0
     for q in questions:
         t0 = time.perf_counter()
-        r = service.retriever
-        ranked = r.search(q.text, limit=10, max_per_document=1, lexical_weight=wl, dense_weight=wd)
+        ranked = service.search(q.text, limit=10, max_per_document=1, lexical_weight=wl, dense_weight=wd)
         answer = service.answer(q.text)
         latencies.append((time.perf_counter() - t0) * 1000)
         if not q.relevant:
@@ -72,7 +75,7 @@ def evaluate(service, questions: list[EvalQuestion], mode: str = "hybrid") -> Ev
             rejected += answer.status != "found"
             continue
         answered += answer.status == "found"
-        docs = [r.passages[s.idx].doc_id for s in ranked]
+        docs = [m.passage.doc_id for m in ranked]
         rank = next((i + 1 for i, d in enumerate(docs) if d in q.relevant), None)
         per_kind[q.kind].append((rank, answer.status == "found"))
         per_kind["all"].append((rank, answer.status == "found"))

@@ -1,0 +1,113 @@
+"""A question as the index sees it (`QueryTerms`), and how much of it a passage covers (`Relevance`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from bot.documents import docnumbers, vietnamese
+from bot.retrieval.understanding import QueryUnderstanding, added_tokens
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """The question as the index sees it."""
+
+    normalized: str
+    folded_tokens: list[str]
+    accented_tokens: list[str]  # empty when the question has no diacritics
+    words: list[str]  # unigrams to highlight
+    doc_keys: list[str]  # docnumbers keys named in the question
+    # query understanding (bot/retrieval/understanding.py): the question with shorthand written out, and
+    # the tokens it adds, searched at retrieval.expansion_weight
+    rewritten: str = ""
+    added_folded: tuple[str, ...] = ()
+    added_accented: tuple[str, ...] = ()
+    relevance_tokens: tuple[str, ...] = ()  # folded tokens of the rewritten question
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.rewritten) and self.rewritten != self.normalized
+
+
+def analyse(query: str, understanding: QueryUnderstanding) -> QueryTerms:
+    """Tokens, document numbers and understood shorthand of a question."""
+    normalized = vietnamese.normalize(query)
+    folded = vietnamese.search_tokens(normalized, folded=True)
+    accented = vietnamese.search_tokens(normalized, folded=False) \
+        if vietnamese.has_diacritics(normalized) else []
+    words = [t for t in (accented or folded) if "_" not in t]
+    exp = understanding.expand(normalized)
+    rewritten = vietnamese.normalize(exp.rewritten) if exp.changed else normalized
+    keys = _doc_keys(rewritten)
+    if not exp.changed:
+        return QueryTerms(normalized, folded, accented, words, keys, relevance_tokens=tuple(folded))
+    added_text = exp.rewritten + " " + " ".join(exp.extra_terms)
+    added_accented = tuple(added_tokens(exp, folded=False)) if vietnamese.has_diacritics(added_text) else ()
+    new_words = [t for t in vietnamese.search_tokens(rewritten, folded=not accented and
+                                                     not vietnamese.has_diacritics(rewritten))
+                 if "_" not in t and t not in words]
+    return QueryTerms(normalized, folded, accented, words + new_words, keys, rewritten=rewritten,
+                      added_folded=tuple(added_tokens(exp, folded=True)), added_accented=added_accented,
+                      relevance_tokens=tuple(vietnamese.search_tokens(rewritten, folded=True)))
+
+
+def _doc_keys(text: str) -> list[str]:
+    keys: list[str] = []
+    for n in docnumbers.find_doc_numbers(text):
+        keys.append(n.key)
+        resolution = docnumbers.PLENUM_RESOLUTIONS.get(n.canonical)
+        if resolution:  # "NQ TW4 khóa XII" also names 04-NQ/TW
+            keys.append(docnumbers.doc_key(resolution) or "")
+    return [k for k in dict.fromkeys(keys) if k]
+
+
+class Relevance:
+    """How much of a question a passage covers, in [0, 1]: comparable across questions.
+
+    The mean of two IDF-weighted shares of the question found in the passage: its words, and its
+    adjacent word pairs. Pairs keep off-topic questions that share a few scattered words with the
+    corpus below the threshold (calibrated on tests/data: see docs/benchmarks.md).
+    """
+
+    def __init__(self, idf: Callable[[str], float], passage_text: Callable[[int], str]) -> None:
+        self._idf = idf  # folded token -> idf over the version's passages
+        self._passage_text = passage_text  # position -> the passage's index text
+        self._token_cache: dict[int, frozenset[str]] = {}  # passage -> folded tokens
+        self._idf_cache: dict[str, float] = {}
+
+    def __call__(self, terms: QueryTerms, position: int) -> float:
+        have = self._passage_tokens(position)
+        tokens = terms.relevance_tokens or terms.folded_tokens
+        words = [t for t in dict.fromkeys(tokens) if "_" not in t]
+        pairs = [t for t in dict.fromkeys(tokens) if "_" in t]
+        if not words:
+            return 0.0
+        unigram = self._share(words, have)
+        return (unigram + (self._share(pairs, have) if pairs else unigram)) / 2
+
+    def _token_idf(self, token: str) -> float:
+        weight = self._idf_cache.get(token)
+        if weight is None:
+            if len(self._idf_cache) > 100_000:
+                self._idf_cache.clear()
+            weight = self._idf_cache[token] = self._idf(token)
+        return weight
+
+    def _share(self, tokens: list[str], have: frozenset[str]) -> float:
+        total = matched = 0.0
+        for t in tokens:
+            weight = self._token_idf(t)
+            total += weight
+            if t in have:
+                matched += weight
+        return matched / total if total else 0.0
+
+    def _passage_tokens(self, position: int) -> frozenset[str]:
+        cached = self._token_cache.get(position)
+        if cached is None:
+            cached = frozenset(vietnamese.search_tokens(self._passage_text(position), folded=True))
+            if len(self._token_cache) > 4096:  # a few KB each: keep it small
+                self._token_cache.clear()
+            self._token_cache[position] = cached
+        return cached
