@@ -28,6 +28,9 @@ class Document:
     replaced_by: str = ""
     status: str = ""
     effective: str = ""
+    # the document this one carries out, read from its title ("… thi hành Điều lệ Đảng"): the doc_id of that
+    # document when the collection holds it (set by load_knowledge), else its name or canonical number
+    implements: str = ""
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,10 @@ def write(folder: Path, name: str, content: str | bytes) -> None:
         path.write_text(content, encoding="utf-8")
 
 
-def test_real_knowledge_folder_loads_all_47_documents_without_failures():
+def test_real_knowledge_folder_loads_all_50_documents_without_failures():
     result = load_knowledge(Path(__file__).resolve().parents[1] / "knowledge")
     assert result.failures == []
-    assert len(result.documents) == 47
+    assert len(result.documents) == 50
     ct03 = next(d for d in result.documents if d.doc_id == "ct-03-tw-2011")
     assert ct03.doc_number == "03-CT/TW" and ct03.issued == "2011-05-14" and ct03.complete is False
     assert ct03.source_url.startswith("https://phuyen.gov.vn/")

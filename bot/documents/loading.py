@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.documents import docnumbers, formats
+from bot.documents import docnumbers, formats, status
 from bot.models import Document, Failure
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,8 @@ def load_knowledge(root: Path, *, max_file_mb: float = 20.0) -> LoadResult:
         for warning in warnings:
             log.warning("%s: %s", warning.path, warning.reason)
         result.warnings.extend(warnings)
+    # links between documents: replaced_by on a replaced document, the id of the document implemented
+    result.documents = status.link(result.documents)
     return result
 
 
@@ -291,15 +293,21 @@ def _make_document(meta: dict, body: str, rel: str) -> Document:
     complete = meta.get("complete")
     if complete is not None and not isinstance(complete, bool):
         complete = str(complete).strip().lower() in ("yes", "true", "1")
-    return Document(
+    try:
+        in_force = status.status_fields(meta)
+    except status.StatusError as exc:
+        raise DocumentError(rel, str(exc)) from None
+    doc = Document(
         doc_id=doc_id,
         title=title,
         text=body.strip("\n"),
         doc_number=doc_number,
-        doc_type=_text_field(meta, "doc_type", rel),
+        doc_type=status.doc_type_code(_text_field(meta, "doc_type", rel)),
         issuer=_text_field(meta, "issuer", rel),
         issued=issued,
         source_url=_text_field(meta, "source_url", rel),
         complete=complete,
         path=rel,
+        **in_force,
     )
+    return status.read_from_text(doc)

@@ -71,7 +71,8 @@ class StoreWriter:
         for p in passages:
             line = (json.dumps({"passage_id": p.passage_id, "doc_id": p.doc_id, "ordinal": p.ordinal,
                                 "section": p.section, "text": p.text, "doc_numbers": p.doc_numbers,
-                                "page": p.page}, ensure_ascii=False) + "\n").encode("utf-8")
+                                "page": p.page, "units": p.units, "implements": p.implements},
+                               ensure_ascii=False) + "\n").encode("utf-8")
             self._passages.write(line)
             self._p_offsets.append(self._p_offsets[-1] + len(line))
             for number in p.doc_numbers:
@@ -160,12 +161,14 @@ class PassageStore(Sequence):
 
     def _read(self, i: int) -> Passage:
         data = self._lines.read(i)
-        data["doc_numbers"] = tuple(data.get("doc_numbers", ()))
+        for name in ("doc_numbers", "units", "implements"):
+            data[name] = tuple(data.get(name, ()))
         return Passage(**data)
 
 
 def _document(data: dict) -> Document:
     data["page_starts"] = tuple(data.get("page_starts", ()))
+    data["replaces"] = tuple(data.get("replaces", ()))
     return Document(**data)
 
 

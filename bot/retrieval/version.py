@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bot.models import Document, Passage
 
-FORMAT = 2  # 2: passages and documents read from disk on demand (bot/retrieval/store.py)
+FORMAT = 3  # 2: passages and documents read from disk on demand (bot/retrieval/store.py); 3: units, status
 MANIFEST = "manifest.json"
 PASSAGE_HASHES = "passage_hashes.txt"
 UNDERSTANDING = "understanding.json"
