@@ -201,7 +201,8 @@ def _seal(job: _Job, written: _Written, n_docs: int, dim: int, untrained: int, d
 def _doc_hash(doc: Document) -> str:
     """Content hash of a document: its text and metadata (not where the file lives)."""
     payload = json.dumps([doc.doc_id, doc.title, doc.text, doc.doc_number, doc.doc_type, doc.issuer, doc.issued,
-                          doc.source_url, doc.complete], ensure_ascii=False)
+                          doc.source_url, doc.complete, doc.replaces, doc.replaced_by, doc.status, doc.effective,
+                          doc.implements], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
