@@ -270,7 +270,7 @@ def cmd_serve(args) -> int:
     if args.channel == "telegram":
         from bot.channels.telegram.app import serve
     else:
-        from bot.channels.zalo.bot import serve
+        from bot.channels.zalo.app import serve
     return serve(cfg)
 
 

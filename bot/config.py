@@ -81,6 +81,8 @@ class TelegramConfig:
     webhook: WebhookConfig | None = None
     max_upload_mb: float = 20.0
     questions_per_minute: int = 20  # per user; more are answered with a polite "slow down"
+    # a self-hosted Bot API server started with --local: files are read from its disk (large uploads)
+    local_mode: bool = False
 
 
 @dataclass
@@ -90,6 +92,8 @@ class ZaloConfig:
     admin_ids: list[str] = field(default_factory=list)
     webhook: WebhookConfig = field(default_factory=lambda: WebhookConfig(port=8444, path="/zalo"))
     polling_timeout: int = 30
+    # the name users type after "@" in groups (getMe does not return the display name)
+    bot_name: str = ""
 
 
 @dataclass

@@ -201,3 +201,13 @@ ZALO_IMAGE = "Bot chưa đọc được hình ảnh. Hãy gõ câu hỏi bằng 
 ZALO_STICKER = "Cảm ơn bạn! Hãy gõ câu hỏi về văn bản của Đảng, ví dụ: Kết luận 21 về nội dung gì?"
 ZALO_UNSUPPORTED = "Bot chỉ đọc được tin nhắn chữ. Hãy gõ câu hỏi, ví dụ: Quy định 37 cấm đảng viên làm gì?"
 ZALO_SUGGESTIONS = "Gợi ý:"
+
+# ---------------------------------------------------------------- every channel: follow-ups and stale buttons
+
+NOTHING_TO_CONTINUE = ("Chưa có câu hỏi nào để xem tiếp. Hãy gửi câu hỏi trước, ví dụ: “Chỉ thị 05 yêu cầu gì?”, "
+                       "rồi gõ “thêm” để xem các kết quả tiếp theo.")
+CHOICE_OUT_OF_RANGE = "Chỉ có các đoạn từ 1 đến {count}. Hãy gõ một số trong khoảng đó."
+TG_BUTTON_UNKNOWN = "Nút này đã hết hạn hoặc không còn dùng được. Hãy gửi lại câu hỏi."
+ZALO_VOICE = "Bot chưa nghe được tin nhắn thoại. Hãy gõ câu hỏi bằng chữ, ví dụ: Chỉ thị 05 yêu cầu gì?"
+ZALO_STATS_QUOTA = ("Cảnh báo: Zalo báo đã hết hạn mức tin nhắn của tháng (từ {since}); "
+                    "các câu trả lời đang không gửi được cho tới khi hạn mức được cấp lại.")

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-BOT_INFO = {"id": "bot-4242", "account_name": "bot.hoidapvanban", "display_name": "Hỏi đáp văn bản",
-            "account_type": "BASIC", "can_join_groups": True}
+# getMe as documented: no display name, so a group mention cannot be matched against one
+BOT_INFO = {"id": "bot-4242", "account_name": "bot.hoidapvanban", "account_type": "BASIC", "can_join_groups": True}
 
 
 @dataclass

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from bot import messages as msg
-from bot.channels.zalo import bot as zalo
+from bot.channels import followups
+from bot.channels.zalo import app, render, webhook
 from bot.config import Config, QueryLogConfig, WebhookConfig, ZaloConfig, load_config
 from bot.service.querylog import QueryLog
 from bot.service.answering import AnswerService
@@ -52,7 +53,8 @@ def config(service, fake, tmp_path) -> Config:
     """The service's config, pointed at the fake API, with its own query log."""
     return dataclasses.replace(
         service.config, querylog=QueryLogConfig(path=tmp_path / "querylog.sqlite"),
-        zalo=ZaloConfig(api_base_url=fake.base_url, mode="polling", admin_ids=[ADMIN], polling_timeout=1))
+        zalo=ZaloConfig(api_base_url=fake.base_url, mode="polling", admin_ids=[ADMIN], polling_timeout=1,
+                        bot_name="Hỏi đáp văn bản"))
 
 
 class Running:
@@ -60,7 +62,7 @@ class Running:
 
     def __init__(self, config: Config, service: AnswerService, secret: str = ""):
         self.stop = asyncio.Event()
-        self.task = asyncio.create_task(zalo.run(config, TOKEN, secret, stop=self.stop, service=service))
+        self.task = asyncio.create_task(app.run(config, TOKEN, secret, stop=self.stop, service=service))
 
     async def __aenter__(self) -> Running:
         return self
@@ -100,7 +102,7 @@ async def test_polling_answers_a_question_once_after_408s_and_a_duplicate_update
     sent = fake.sent("chat-1")
     assert answers_in(sent) == 1
     expected = service.answer(QUESTION)
-    assert f"[1] {zalo.reference_line(expected.hits[0].reference)}" in sent[0]
+    assert f"[1] {render.reference_line(expected.hits[0].reference)}" in sent[0]
     assert expected.hits[0].text[:60] in sent[0]
     assert fake.calls("sendChatAction")[0].params == {"chat_id": "chat-1", "action": "typing"}
     log = QueryLog(config.querylog.path)
@@ -122,7 +124,7 @@ async def test_a_long_answer_is_split_below_2000_characters_at_passage_boundarie
         # the reference line and its passage travel in the same message
         holding = [text for text in sent if f"[{n}] " in text]
         assert len(holding) == 1
-        assert f"[{n}] {zalo.reference_line(hit.reference)}\n{hit.text[:80]}" in holding[0]
+        assert f"[{n}] {render.reference_line(hit.reference)}\n{hit.text[:80]}" in holding[0]
     assert sent[-1].endswith(msg.ZALO_FULL_HINT.format(choices="“1”, “2” hoặc “3”"))
 
 
@@ -130,7 +132,7 @@ def test_a_passage_longer_than_a_message_is_cut_at_sentence_ends():
     sentence = "Các cấp ủy, tổ chức đảng quán triệt và thực hiện nghiêm Chỉ thị số 05-CT/TW. "
     passage = sentence * 60  # about 4,700 characters
 
-    parts = zalo.pack(["[1] Số hiệu: 05-CT/TW\n" + passage, "Gõ “thêm” để xem thêm kết quả."])
+    parts = render.pack(["[1] Số hiệu: 05-CT/TW\n" + passage, "Gõ “thêm” để xem thêm kết quả."])
 
     assert len(parts) == 3
     assert all(len(part) <= 2000 for part in parts)
@@ -143,7 +145,7 @@ async def test_them_shows_the_next_results_and_a_number_shows_that_passage_in_fu
     page1 = service.answer(QUESTION)
     page2 = service.answer(QUESTION, offset=3)
     assert len(page2.hits) >= 2, "the test corpus must have at least five relevant passages"
-    assert len(page1.hits[0].text) > zalo.EXCERPT_CHARS, "the list must show an excerpt of passage 1"
+    assert len(page1.hits[0].text) > render.EXCERPT_CHARS, "the list must show an excerpt of passage 1"
 
     def shown(since: int = 0) -> str:
         return " ".join(" ".join(fake.sent()[since:]).split())
@@ -163,7 +165,7 @@ async def test_them_shows_the_next_results_and_a_number_shows_that_passage_in_fu
 
     full = "\n".join(fake.sent()[before:])
     assert full.startswith(msg.ZALO_FULL_HEADER.format(choice=2))
-    assert zalo.reference_line(page2.hits[1].reference) in full
+    assert render.reference_line(page2.hits[1].reference) in full
 
 
 @pytest.mark.asyncio
@@ -171,13 +173,13 @@ async def test_follow_ups_without_a_recent_question_explain_the_session_expired(
     async with await polling(fake, config, service):
         ask(fake, "thêm", "m-1")
         await fake.sent_eventually(1)
-    assert fake.sent() == [msg.ZALO_NO_SESSION.format(minutes=30)]
+    assert fake.sent() == [msg.NOTHING_TO_CONTINUE]
 
 
 def test_a_chat_session_expires_after_its_time_to_live():
     now = [1000.0]
-    sessions = zalo.Sessions(ttl=60, clock=lambda: now[0])
-    sessions.put("chat-1", zalo.Session(question=QUESTION, passage_ids=["a#0", "b#1"]))
+    sessions = followups.Sessions(ttl=60, clock=lambda: now[0])
+    sessions.put("chat-1", followups.Session(question=QUESTION, passage_ids=["a#0", "b#1"]))
 
     now[0] += 59
     assert sessions.get("chat-1") is not None  # and using it keeps it alive
@@ -214,7 +216,7 @@ async def test_vanban_and_danhsach_answer_from_the_index(fake, config, service):
 
     card, listing = fake.sent()
     assert card.startswith(msg.ZALO_DOCUMENT_HEADER.format(number="03-CT/TW"))
-    assert "Số hiệu: 03-CT/TW | Chỉ thị số 03-CT/TW" in card and "Ngày: 14/05/2011" in card
+    assert "\nChỉ thị số 03-CT/TW của Bộ Chính trị" in card and "· Số hiệu: 03-CT/TW ·" in card and "Ngày: 14/05/2011" in card
     assert listing.startswith(msg.ZALO_DOCUMENTS_HEADER.format(count=len(DOCUMENTS)))
 
 
@@ -228,17 +230,25 @@ async def test_an_image_and_a_sticker_get_a_short_explanation(fake, config, serv
 
 
 @pytest.mark.asyncio
-async def test_a_group_gets_answers_only_to_hoi_and_mentions(fake, config, service):
+async def test_every_group_message_zalo_delivers_is_answered_and_follow_ups_work_per_group(fake, config, service):
+    """Zalo delivers a group message only when it @mentions the bot or replies to one of its messages."""
+    page2 = service.answer(QUESTION, offset=3)
     async with await polling(fake, config, service):
-        ask(fake, QUESTION, "m-1", chat_id="group-1", group=True)  # people talking among themselves
-        ask(fake, "/hoi " + QUESTION, "m-2", chat_id="group-1", group=True)
-        await fake.until(lambda: any(msg.ZALO_MORE_HINT in t for t in fake.sent()), "the /hoi answer")
-        ask(fake, "@Hỏi đáp văn bản thêm", "m-3", chat_id="group-1", group=True)
-        await fake.until(lambda: any(t.startswith("Kết quả 4–") for t in fake.sent()), "the mention reply")
+        ask(fake, "@Hỏi đáp văn bản " + QUESTION, "m-1", chat_id="group-1", group=True)  # a mention
+        await fake.until(lambda: any(msg.ZALO_MORE_HINT in t for t in fake.sent()), "the answer")
+        ask(fake, "thêm", "m-2", chat_id="group-1", group=True)  # a reply to the bot: no mention
+        await fake.until(lambda: any(t.startswith("Kết quả 4–") for t in fake.sent()), "the next page")
+        before = len(fake.sent())
+        ask(fake, "@Hỏi đáp văn bản 2", "m-3", chat_id="group-1", group=True)
+        await fake.until(lambda: len(fake.sent()) > before, "passage 2 of the second page")
+        ask(fake, "thêm", "m-4", chat_id="group-2", group=True)  # another group asked nothing yet
+        await fake.sent_eventually(1, chat_id="group-2")
 
     sent = fake.sent("group-1")
     assert answers_in(sent) == 1
-    assert msg.ZALO_GROUP_HINT.format(name="Hỏi đáp văn bản") in "\n".join(sent)
+    assert sent[before].startswith(msg.ZALO_FULL_HEADER.format(choice=2))
+    assert " ".join(page2.hits[1].text.split())[:80] in " ".join(" ".join(sent[before:]).split())
+    assert fake.sent("group-2") == [msg.NOTHING_TO_CONTINUE]
 
 
 @pytest.mark.asyncio
@@ -277,7 +287,7 @@ async def test_a_429_on_send_message_is_retried_and_the_reply_delivered(fake, co
 def test_a_bad_token_makes_startup_fail_clearly(fake, config, monkeypatch, capsys):
     monkeypatch.setenv("ZALO_BOT_TOKEN", "9999:revoked-token")
 
-    status = zalo.serve(config)
+    status = app.serve(config)
 
     err = capsys.readouterr().err
     assert status == 1
@@ -288,13 +298,13 @@ def test_a_bad_token_makes_startup_fail_clearly(fake, config, monkeypatch, capsy
 
 def test_a_missing_token_or_webhook_secret_is_named(config, monkeypatch, capsys):
     monkeypatch.delenv("ZALO_BOT_TOKEN", raising=False)
-    assert zalo.serve(config) == 2
+    assert app.serve(config) == 2
     assert "ZALO_BOT_TOKEN is not set" in capsys.readouterr().err
 
     monkeypatch.setenv("ZALO_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("ZALO_WEBHOOK_SECRET", "short")
     webhook = dataclasses.replace(config, zalo=dataclasses.replace(config.zalo, mode="webhook"))
-    assert zalo.serve(webhook) == 2
+    assert app.serve(webhook) == 2
     assert "ZALO_WEBHOOK_SECRET" in capsys.readouterr().err
 
 
@@ -318,9 +328,9 @@ async def test_webhook_answers_the_right_secret_and_refuses_a_wrong_one_with_403
 
     async with Running(config, service, SECRET), httpx.AsyncClient(timeout=5) as http:
         await fake.until(lambda: fake.webhook.get("url") == url, "setWebhook")
-        wrong = await http.post(url, json=forged, headers={zalo.SECRET_HEADER: "not-the-secret"})
+        wrong = await http.post(url, json=forged, headers={webhook.SECRET_HEADER: "not-the-secret"})
         missing = await http.post(url, json=forged)
-        right = await http.post(url, json=genuine, headers={zalo.SECRET_HEADER: SECRET})
+        right = await http.post(url, json=genuine, headers={webhook.SECRET_HEADER: SECRET})
         await fake.until(lambda: any(msg.ZALO_MORE_HINT in t for t in fake.sent()), "the webhook answer")
 
     assert (wrong.status_code, missing.status_code, right.status_code) == (403, 403, 200)

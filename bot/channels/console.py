@@ -4,35 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot import messages
-from bot.models import Answer, Hit, Reference
+from bot.channels import followups, text
+from bot.channels.text import citation_line
+from bot.models import Answer, Hit
+
+if TYPE_CHECKING:
+    from bot.service.answering import AnswerService
 
 BOLD, RESET = "\033[1m", "\033[0m"
-
-
-def format_date(issued: str) -> str:
-    """ISO "2016-05-15" -> "15/5/2016"; partial dates as they are."""
-    parts = issued.split("-")
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
-        return f"{int(parts[2])}/{int(parts[1])}/{parts[0]}"
-    return issued
-
-
-def reference_line(ref: Reference) -> str:
-    """Số hiệu · tiêu đề · ngày · cơ quan · mục, leaving out what the document does not have."""
-    parts = []
-    if ref.doc_number:
-        kind = messages.DOC_TYPE_NAMES.get(ref.doc_type, "")
-        parts.append(f"{kind} {ref.doc_number}".strip())
-    parts.append(ref.title)
-    if ref.issued:
-        parts.append(f"{messages.LABEL_ISSUED} {format_date(ref.issued)}")
-    if ref.issuer:
-        parts.append(f"{messages.LABEL_ISSUER}: {ref.issuer}")
-    parts.append(f"{messages.LABEL_SECTION}: {ref.section or messages.SECTION_OPENING}")
-    return " · ".join(parts)
 
 
 def highlight(text: str, spans, start: str, end: str) -> str:
@@ -51,7 +33,7 @@ def use_color(stream: TextIO) -> bool:
 
 def render_hit(n: int, hit: Hit, color: bool) -> str:
     start, end = (BOLD, RESET) if color else ("**", "**")
-    head = f"[{n}] {reference_line(hit.reference)}"
+    head = citation_line(hit.reference, n, with_source=False)
     lines = [start + head + end if color else head]
     if hit.reference.source_url:
         lines.append(f"    {messages.LABEL_SOURCE}: {hit.reference.source_url}")
@@ -67,7 +49,7 @@ def render_answer(answer: Answer, color: bool = False) -> str:
     card = answer.document
     if card is not None:
         for ref in card.documents:
-            out.append(f"{messages.DOCUMENT_HEADER}: {reference_line(ref)}")
+            out.append(f"{messages.DOCUMENT_HEADER}: {citation_line(ref, with_section=False)}")
     if answer.message:
         out.append(answer.message)
     for n, hit in enumerate(answer.hits, answer.offset + 1):
@@ -77,14 +59,14 @@ def render_answer(answer: Answer, color: bool = False) -> str:
     return "\n\n".join(out)
 
 
-def chat(service, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    """Interactive loop: one question a line; "thêm" shows the next results."""
+def chat(service: AnswerService, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Interactive loop: one question a line; "thêm" shows the next results, a number that passage in full."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     info = service.info()
     print(messages.CHAT_WELCOME.format(documents=info.documents, passages=info.passages), file=stdout)
     color = use_color(stdout)
-    last, offset = None, 0
+    session = followups.Sessions()
     interactive = stdin.isatty()
     while True:
         if interactive:
@@ -92,18 +74,32 @@ def chat(service, stdin: TextIO | None = None, stdout: TextIO | None = None) -> 
         line = stdin.readline()
         if not line:
             break
-        text = line.strip()
-        if text.lower() in ("thoát", "thoat", "exit", "quit"):
+        typed = line.strip()
+        if typed.lower() in ("thoát", "thoat", "exit", "quit"):
             break
-        if text.lower() in ("thêm", "them", "xem thêm", "xem them") and last:
-            offset += service.config.retrieval.top_k
-            answer = service.answer(last, offset=offset)
-        else:
-            last, offset = text, 0
-            answer = service.answer(text)
-        print(render_answer(answer, color), file=stdout)
-        if answer.has_more:
-            print(messages.CHAT_MORE_HINT, file=stdout)
+        print(_reply(service, session, typed, color), file=stdout)
         print(file=stdout, flush=True)
     print(messages.CHAT_BYE, file=stdout)
     return 0
+
+
+def _reply(service: AnswerService, sessions: followups.Sessions, typed: str, color: bool) -> str:
+    """The text for one line typed in `chat`: an answer, the next results, one passage, or a notice."""
+    is_more, number = text.is_more(typed), followups.choice(typed)
+    last = sessions.get("console")
+    if (is_more or number is not None) and last is None:
+        return messages.NOTHING_TO_CONTINUE
+    if number is not None:
+        if not 1 <= number <= len(last.passage_ids):
+            return messages.CHOICE_OUT_OF_RANGE.format(count=len(last.passage_ids))
+        hit = service.passage(last.passage_ids[number - 1])
+        return render_hit(last.offset + number, hit, color) if hit else messages.ZALO_PASSAGE_GONE
+    if is_more:
+        if not last.has_more:
+            return messages.NO_MORE
+        answer = service.answer(last.question, offset=last.offset + len(last.passage_ids))
+    else:
+        answer = service.answer(typed)
+    sessions.remember("console", answer)
+    rendered = render_answer(answer, color)
+    return f"{rendered}\n{messages.CHAT_MORE_HINT}" if answer.has_more else rendered

@@ -16,6 +16,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.models import Answer
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,11 @@ CREATE TABLE IF NOT EXISTS questions (
     index_version TEXT NOT NULL DEFAULT '',
     chat_type TEXT NOT NULL DEFAULT '',
     doc_ids TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS buttons (
+    key TEXT PRIMARY KEY,
+    expires REAL NOT NULL,
+    payload TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -116,6 +125,33 @@ class QueryLog:
             self._db.commit()
             return int(cur.lastrowid)
 
+    def record_answer(self, *, channel: str, user_id: str | int, chat_id: str | int, chat_type: str,
+                      answer: Answer) -> int | None:
+        """The one place an answer is logged, for every channel: its id, or None when the log failed
+        (the answer matters more than its log line, so this never raises)."""
+        try:
+            return self.record(channel=channel, user_id=user_id, chat_id=chat_id, chat_type=chat_type,
+                               question=answer.question, found=answer.found,
+                               doc_ids=[h.doc_id for h in answer.hits], index_version=answer.index_version)
+        except Exception:
+            log.exception("could not record a question in the query log")
+            return None
+
+    def feedback_once(self, *, channel: str, user_id: str | int, useful: bool, question_id: int | None,
+                      passage_id: str) -> bool:
+        """Store a vote unless this user already voted on this answer; True when stored."""
+        with self._lock:
+            seen = self._db.execute(
+                "SELECT 1 FROM feedback WHERE user_id = ? AND question_id IS ? AND passage_id = ? LIMIT 1",
+                (self.anonymous(user_id), question_id, passage_id)).fetchone()
+            if seen is None:
+                self._db.execute(
+                    "INSERT INTO feedback (at, channel, user_id, question_id, passage_id, useful)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (time.time(), channel, self.anonymous(user_id), question_id, passage_id, int(useful)))
+                self._db.commit()
+        return seen is None
+
     def feedback(self, *, channel: str, user_id: str | int, useful: bool,
                  question_id: int | None = None, passage_id: str = "") -> None:
         with self._lock:
@@ -141,3 +177,41 @@ class QueryLog:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class ButtonPayloads:
+    """Server-side payloads of chat buttons (callback data carries only a short key), kept in the query-log
+    database so that a button pressed after a restart still works. Keys expire after `ttl` seconds."""
+
+    def __init__(self, querylog: QueryLog, ttl: float = 2 * 24 * 3600, max_entries: int = 200_000):
+        self._log = querylog
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._puts = 0
+
+    def put(self, payload: dict) -> str:
+        key = secrets.token_urlsafe(6)  # 8 characters
+        db = self._log
+        with db._lock:
+            db._db.execute("INSERT OR REPLACE INTO buttons (key, expires, payload) VALUES (?, ?, ?)",
+                           (key, time.time() + self.ttl, json.dumps(payload, ensure_ascii=False)))
+            self._puts += 1
+            if self._puts % 1000 == 0:  # now and then: drop the expired and the oldest beyond the cap
+                db._db.execute("DELETE FROM buttons WHERE expires < ?", (time.time(),))
+                db._db.execute("DELETE FROM buttons WHERE key NOT IN (SELECT key FROM buttons "
+                               "ORDER BY expires DESC LIMIT ?)", (self.max_entries,))
+            db._db.commit()
+        return key
+
+    def get(self, key: str) -> dict | None:
+        """The payload, or None for an unknown or expired key."""
+        db = self._log
+        with db._lock:
+            row = db._db.execute("SELECT expires, payload FROM buttons WHERE key = ?", (key,)).fetchone()
+        if row is None or row[0] < time.time():
+            return None
+        try:
+            payload = json.loads(row[1])
+        except ValueError:
+            return None
+        return payload if isinstance(payload, dict) else None

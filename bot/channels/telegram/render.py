@@ -1,5 +1,7 @@
 """Telegram HTML rendering: answers, references, cards and reports as messages under 4,096 characters.
 
+Dates and the citation come from bot/channels/text.py, as in every channel; here they are marked up.
+
 Every piece of document or user text goes through `escape`; each returned message is balanced HTML
 on its own, because long content is split before it is marked up, never after.
 """
@@ -11,6 +13,8 @@ import math
 from collections.abc import Iterable, Sequence
 
 from bot import messages
+from bot.channels import text
+from bot.channels.text import format_date, reference_details, reference_title
 from bot.models import Answer, DocumentCard, Hit, IndexInfo, IndexReport, Reference
 from bot.service.querylog import QueryStats
 
@@ -29,14 +33,6 @@ def escape(text: str) -> str:
 def size(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units)."""
     return len(text.encode("utf-16-le")) // 2
-
-
-def format_date(iso: str) -> str:
-    """"2016-05-15" -> "15/05/2016"; anything else is shown as given."""
-    parts = (iso or "").split("-")
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
-        return f"{parts[2]}/{parts[1]}/{parts[0]}"
-    return iso or ""
 
 
 def highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -64,28 +60,6 @@ def link(url: str, label: str) -> str:
     return escape(f"{label}: {url}") if url else ""
 
 
-def reference_title(ref: Reference) -> str:
-    """One line of plain text naming a document: its title, or type and number."""
-    if ref.title:
-        return ref.title
-    kind = messages.DOC_TYPE_NAMES.get(ref.doc_type, "")
-    return " ".join(p for p in (kind, ref.doc_number) if p) or ref.doc_id
-
-
-def reference_details(ref: Reference, with_section: bool = True) -> str:
-    """Plain text: "Số hiệu: 05-CT/TW · Ngày: 15/05/2016 · Cơ quan: Bộ Chính trị · Mục: ..."."""
-    parts = []
-    if ref.doc_number:
-        parts.append(f"{messages.LABEL_NUMBER}: {ref.doc_number}")
-    if ref.issued:
-        parts.append(f"{messages.LABEL_ISSUED}: {format_date(ref.issued)}")
-    if ref.issuer:
-        parts.append(f"{messages.LABEL_ISSUER}: {ref.issuer}")
-    if with_section:
-        parts.append(f"{messages.LABEL_SECTION}: {ref.section or messages.SECTION_OPENING}")
-    return " · ".join(parts)
-
-
 def reference_html(ref: Reference, number: int | None = None, with_section: bool = True) -> str:
     """The bold reference lines above a passage."""
     title = reference_title(ref)
@@ -99,16 +73,8 @@ def reference_html(ref: Reference, number: int | None = None, with_section: bool
 
 
 def pack(blocks: Sequence[str], limit: int = SAFE_LIMIT) -> list[str]:
-    """Join blocks (each balanced, each within the limit) into as few messages as fit."""
-    out: list[str] = []
-    for block in blocks:
-        if not block:
-            continue
-        if out and size(out[-1]) + 2 + size(block) <= limit:
-            out[-1] = f"{out[-1]}\n\n{block}"
-        else:
-            out.append(block)
-    return out
+    """Join blocks (each balanced HTML within the limit) into as few messages as fit."""
+    return text.pack(blocks, limit, size=size)
 
 
 def _cut_before(text: str, start: int, limit: int) -> int:

@@ -1,10 +1,16 @@
-"""A small async client for the Zalo Bot API: one method per call, typed errors, retries on 429 and network errors."""
+"""A small async client for the Zalo Bot API: one method per call, typed errors, careful retries.
+
+What the platform does (docs/zalo.md has the sources): 401 is a bad or revoked token; an idle long poll ends
+with HTTP 408; 429 "Quota exceeded" without retry_after means the monthly message quota is spent, which no
+retry fixes; sendMessage has no idempotency key, so a send whose request left is never retried blindly.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+import time
 from typing import Any
 
 import httpx
@@ -17,11 +23,15 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 DEFAULT_BASE_URL = "https://bot-api.zaloplatforms.com"
 MAX_TEXT_CHARS = 2000  # sendMessage accepts 1-2,000 characters
 
-# error codes that retrying cannot fix: the token is wrong or revoked
-FATAL_CODES = frozenset({401, 403})
+# the one error code that means the token is wrong or revoked (403 is a refused call, not a bad token)
+FATAL_CODES = frozenset({401})
 # "nothing new" on getUpdates
 NO_UPDATES_CODE = 408
 RETRY_CODES = frozenset({429, 500, 502, 503, 504})
+# calls that change something on Zalo's side: sent twice, the user sees the answer twice
+NOT_IDEMPOTENT = frozenset({"sendMessage", "sendPhoto", "sendSticker"})
+# network errors raised before the request left: retrying cannot duplicate anything
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class ZaloApiError(Exception):
@@ -40,6 +50,10 @@ class ZaloApiError(Exception):
     def fatal(self) -> bool:
         """True when the token is bad or revoked: no retry will help."""
         return self.error_code in FATAL_CODES
+
+
+class ZaloQuotaExceeded(ZaloApiError):
+    """429 without retry_after: the monthly quota is spent; replies fail until it resets."""
 
 
 class ZaloNetworkError(ZaloApiError):
@@ -67,6 +81,7 @@ class ZaloClient:
         self.max_backoff = max_backoff
         self.request_timeout = request_timeout
         self._http = httpx.AsyncClient(timeout=request_timeout)
+        self.quota_exceeded_since: float | None = None  # time.time() of the first "Quota exceeded"
 
     def __repr__(self) -> str:  # never show the token
         return f"ZaloClient(base_url={self.base_url!r})"
@@ -118,13 +133,19 @@ class ZaloClient:
         return await self.call("deleteWebhook")
 
     async def get_webhook_info(self) -> dict:
-        return await self.call("getWebhookInfo")
+        """The registered webhook, or {} when none is set (Zalo answers 404 then)."""
+        try:
+            return await self.call("getWebhookInfo") or {}
+        except ZaloApiError as exc:
+            if exc.error_code == 404:
+                return {}
+            raise
 
     # ------------------------------------------------------------------ transport
 
     async def call(self, method: str, params: dict | None = None, *, retry: bool = True,
                    read_timeout: float | None = None) -> Any:
-        """One API call with retries; raises ZaloApiError (fatal or not) or ZaloNetworkError."""
+        """One API call with retries; raises ZaloApiError (fatal or not), ZaloQuotaExceeded or ZaloNetworkError."""
         attempts = self.retries + 1 if retry else 1
         url = f"{self.base_url}/bot{self._token}/{method}"
         timeout = httpx.Timeout(self.request_timeout, read=read_timeout or self.request_timeout)
@@ -133,20 +154,37 @@ class ZaloClient:
             delay = None
             try:
                 response = await self._http.post(url, json=params or {}, timeout=timeout)
-                return self._result(method, response)
+                result = self._result(method, response)
+                if method in NOT_IDEMPOTENT:
+                    self.quota_exceeded_since = None
+                return result
             except ZaloApiError as exc:
+                if exc.error_code == 429 and exc.retry_after is None:
+                    raise self._quota_exceeded(exc) from None
                 if exc.error_code not in RETRY_CODES:
                     raise
                 last, delay = exc, exc.retry_after
             except httpx.TransportError as exc:
                 # the exception text may include the URL, hence the token: keep only its type
                 last = ZaloNetworkError(f"network error ({type(exc).__name__})", method)
+                if method in NOT_IDEMPOTENT and not isinstance(exc, _NOT_SENT):
+                    log.error("%s: the request was sent but no answer came (%s); not retried, so the user may "
+                              "miss this message rather than get it twice", method, type(exc).__name__)
+                    raise last from None
             if attempt + 1 < attempts:
                 wait = delay if delay is not None else self._backoff(attempt)
                 log.warning("%s; retrying in %.1f s (attempt %d of %d)", last, wait, attempt + 2, attempts)
                 await asyncio.sleep(wait)
         assert last is not None
         raise last
+
+    def _quota_exceeded(self, exc: ZaloApiError) -> ZaloQuotaExceeded:
+        if self.quota_exceeded_since is None:  # once, not once per reply
+            self.quota_exceeded_since = time.time()
+            log.error("Zalo refused %s: %s (HTTP 429 without retry_after: the monthly message quota is spent). "
+                      "Replies fail until the quota resets; updates are still received.", exc.method,
+                      exc.description)
+        return ZaloQuotaExceeded(exc.error_code, exc.description, exc.method)
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.max_backoff, self.backoff * 2 ** attempt)
