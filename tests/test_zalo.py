@@ -238,6 +238,7 @@ async def test_every_group_message_zalo_delivers_is_answered_and_follow_ups_work
         await fake.until(lambda: any(msg.ZALO_MORE_HINT in t for t in fake.sent()), "the answer")
         ask(fake, "thêm", "m-2", chat_id="group-1", group=True)  # a reply to the bot: no mention
         await fake.until(lambda: any(t.startswith("Kết quả 4–") for t in fake.sent()), "the next page")
+        await fake.until(lambda: sum("đoạn tương ứng." in t for t in fake.sent()) == 2, "its hints")
         before = len(fake.sent())
         ask(fake, "@Hỏi đáp văn bản 2", "m-3", chat_id="group-1", group=True)
         await fake.until(lambda: len(fake.sent()) > before, "passage 2 of the second page")
