@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", parents=common, help="run a chat channel")
     sv.add_argument("channel", choices=["telegram", "zalo"])
+
+    qz = sub.add_parser("quiz", parents=common, help="print quiz items drawn from the official documents")
+    qz.add_argument("--topic", default="", help="a subject or a document (\"đảng viên dự bị\", \"Điều lệ\")")
+    qz.add_argument("--doc", default="", help="only this official document (id, number or name: \"294\")")
+    qz.add_argument("--count", type=int, default=10)
+    qz.add_argument("--seed", type=int, default=0, help="the same seed draws the same items")
+    qz.add_argument("--json", action="store_true", help="print {\"items\": [...]} as JSON")
     return p
 
 
@@ -274,8 +281,31 @@ def cmd_serve(args) -> int:
     return serve(cfg)
 
 
+def cmd_quiz(args) -> int:
+    from bot.channels.quiztext import format_sheet
+    from bot.service.quiz import QuizService, explanation
+
+    if args.count < 1:
+        raise UsageError(f"--count must be >= 1, got {args.count}")
+    quiz = QuizService(_service(_config(args)))
+    if args.doc and not quiz.documents_named(args.doc):
+        names = ", ".join(sorted(d.doc_id for d in quiz.pool().documents)) or "none"
+        raise UsageError(f"--doc {args.doc}: no official document matches (official documents: {names})")
+    items = quiz.draw(args.topic, doc=args.doc, count=args.count, seed=args.seed, fill=True)
+    if args.json:
+        out = [dataclasses.asdict(i) | {"explanation": explanation(i)} for i in items]
+        print(json.dumps({"topic": args.topic, "doc": args.doc, "seed": args.seed, "pool": len(quiz.pool().items),
+                          "items": out}, ensure_ascii=False, indent=1))
+    elif items:
+        print(format_sheet(items))
+    if not items:
+        print(f"directive-bot: no quiz item found (topic {args.topic!r}, doc {args.doc!r})", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK
+
+
 COMMANDS = {"index": cmd_index, "ask": cmd_ask, "search": cmd_search, "chat": cmd_chat,
-            "eval": cmd_eval, "serve": cmd_serve}
+            "eval": cmd_eval, "serve": cmd_serve, "quiz": cmd_quiz}
 
 
 def main(argv: list[str] | None = None) -> int:

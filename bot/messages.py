@@ -211,3 +211,31 @@ TG_BUTTON_UNKNOWN = "Nút này đã hết hạn hoặc không còn dùng đượ
 ZALO_VOICE = "Bot chưa nghe được tin nhắn thoại. Hãy gõ câu hỏi bằng chữ, ví dụ: Chỉ thị 05 yêu cầu gì?"
 ZALO_STATS_QUOTA = ("Cảnh báo: Zalo báo đã hết hạn mức tin nhắn của tháng (từ {since}); "
                     "các câu trả lời đang không gửi được cho tới khi hạn mức được cấp lại.")
+
+# ---------------------------------------------------------------- quizzes (all channels)
+
+QUIZ_BLANK = "_____"
+QUIZ_CLOZE = "Theo {reference}, điền vào chỗ trống:\n{sentence}"
+QUIZ_TRUE_FALSE = "Theo {reference}, câu sau đúng hay sai?\n{statement}"
+QUIZ_TRUE = "Đúng"
+QUIZ_FALSE = "Sai"
+QUIZ_UNIT_CHAPTER = "Chương {}"
+QUIZ_UNIT_ARTICLE = "Điều {}"
+QUIZ_UNIT_CLAUSE = "khoản {}"
+QUIZ_UNIT_POINT = "điểm {}"
+QUIZ_UNIT_ITEM = "mục {}"
+QUIZ_EXPLANATION = "{reference}: “{clause}”"
+QUIZ_NO_ITEMS = ("Chưa có câu hỏi ôn tập nào từ kho văn bản hiện có (cần toàn văn Điều lệ, quy định, "
+                 "hướng dẫn có điều khoản).")
+QUIZ_NO_TOPIC = ("Không tìm được câu hỏi ôn tập nào về “{topic}”. Thử chủ đề khác, ví dụ: "
+                 "“đảng viên dự bị”, “Điều lệ”, “Quy định 294”.")
+QUIZ_NUMBERED = "Câu {number}/{total}. {question}"
+QUIZ_REPLY_HINT = "Trả lời bằng số {first}–{last}."
+QUIZ_RIGHT = "✅ Đúng!"
+QUIZ_WRONG = "❌ Chưa đúng. Đáp án: {option}."
+QUIZ_CLAUSE = "Điều khoản ({reference}):\n{clause}"
+QUIZ_SHARE_HINT = "Gõ “chia sẻ” để có bản tin gọn chuyển tiếp vào nhóm."
+QUIZ_NO_PENDING = "Không có câu hỏi ôn tập nào đang chờ trả lời. Gõ /ontap để bắt đầu."
+QUIZ_SOURCE = "Nguồn: {url}"
+QUIZ_SHORT_ANSWER = "Trả lời: {answer}"
+QUIZ_SHEET_ANSWERS = "Đáp án"
