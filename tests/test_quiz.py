@@ -142,7 +142,7 @@ def test_structural_units_from_the_passage_are_used_when_present():
 def quiz_config(tmp_path_factory):
     from tests.conftest import KNOWLEDGE, write_config
     from bot.config import load_config
-    from bot.retrieval.index import build_index
+    from bot.retrieval.build import build_index
 
     folder = tmp_path_factory.mktemp("quiz")
     (folder / "knowledge").mkdir()

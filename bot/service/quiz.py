@@ -86,13 +86,12 @@ class QuizService:
         if not rest.strip():
             return items
         r = self.answers.retriever
-        terms = r.terms(rest)
         min_relevance = self.answers.config.retrieval.min_relevance
         wanted = {i.passage_id for i in items}
         ranked: list[str] = []
-        for s in r.search(terms, limit=200):
-            pid = r.passages[s.idx].passage_id
-            if pid in wanted and pid not in ranked and r.relevance(terms, s.idx) >= min_relevance:
+        for match in r.search(rest, limit=200, max_per_document=200, with_relevance=True):
+            pid = match.passage.passage_id
+            if pid in wanted and pid not in ranked and (match.scores.relevance or 0.0) >= min_relevance:
                 ranked.append(pid)
             if len(ranked) == _TOPIC_PASSAGES:
                 break
@@ -176,13 +175,14 @@ def _rest_words(topic: str, documents: list[Document]) -> tuple[set[str] | None,
 
 def _build_pool(r) -> Pool:
     pool = Pool(version=r.version)
-    for doc in r.documents.values():
+    for doc in r.documents():
         if not is_official(doc):
             continue
         pool.documents.append(doc)
-        values = document_values(doc.text)
-        for i in r.doc_passages.get(doc.doc_id, ()):
-            pool.items.extend(passage_items(doc, r.passages[i], values, pool.rejected))
+        passages = r.document_passages(doc.doc_id)
+        values = document_values("\n".join(p.text for p in passages))  # the document's text, as indexed
+        for passage in passages:
+            pool.items.extend(passage_items(doc, passage, values, pool.rejected))
     seen: set[str] = set()
     unique = []
     for item in pool.items:
