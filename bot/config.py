@@ -115,6 +115,14 @@ class QueryLogConfig:
 
 
 @dataclass
+class DatabaseConfig:
+    """The state store: empty url = the SQLite file querylog.path; postgresql://user@host/db for workers.
+    DIRECTIVE_BOT_DATABASE_URL overrides it; a password never goes in this file (use that or PGPASSWORD)."""
+
+    url: str = ""
+
+
+@dataclass
 class Config:
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
@@ -125,6 +133,7 @@ class Config:
     zalo: ZaloConfig = field(default_factory=ZaloConfig)
     querylog: QueryLogConfig = field(default_factory=QueryLogConfig)
     faiss: FaissConfig = field(default_factory=FaissConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
     source: Path | None = None  # the file this was read from
 
 
@@ -222,6 +231,7 @@ def _validate(cfg: Config, where: str) -> None:
     need(cfg.telegram.questions_per_minute >= 1, "telegram.questions_per_minute", ">= 1",
          cfg.telegram.questions_per_minute)
     need(cfg.zalo.mode in ("polling", "webhook"), "zalo.mode", "polling or webhook", cfg.zalo.mode)
+    _validate_database_url(cfg.database.url, where)
     f = cfg.faiss
     need(f.index in FAISS_INDEX_TYPES, "faiss.index", " | ".join(FAISS_INDEX_TYPES), f.index)
     need(f.flat_max >= 0, "faiss.flat_max", ">= 0", f.flat_max)
@@ -230,6 +240,20 @@ def _validate(cfg: Config, where: str) -> None:
     need(f.hnsw_ef_construction >= 1, "faiss.hnsw_ef_construction", ">= 1", f.hnsw_ef_construction)
     need(f.ivf_nlist >= 0, "faiss.ivf_nlist", ">= 0 (0: about 4 * sqrt(passages))", f.ivf_nlist)
     need(f.ivf_nprobe >= 1, "faiss.ivf_nprobe", ">= 1", f.ivf_nprobe)
+
+
+def _validate_database_url(url: str, where: str) -> None:
+    url = url.strip()
+    if not url:
+        return
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres", "sqlite"):
+        raise ConfigError(f"{where}: database.url must be postgresql://user@host/db or sqlite:///path, "
+                          f"got {scheme + sep if sep else 'something else'}...")
+    credentials = rest.split("/", 1)[0].rpartition("@")[0]
+    if ":" in credentials:  # never echo it back: it is a password
+        raise ConfigError(f"{where}: database.url contains a password; put the URL in the environment "
+                          "variable DIRECTIVE_BOT_DATABASE_URL (or the password in PGPASSWORD) instead")
 
 
 def load_config(path: str | os.PathLike | None = None, *, require_file: bool = False) -> Config:

@@ -72,3 +72,55 @@ def service(built_workspace):
 def workspace(tmp_path) -> Path:
     """A fresh workspace (no index yet) that a test may change."""
     return make_workspace(tmp_path)
+
+
+# ---------------------------------------------------------------- state store: both engines
+
+PG_URL_ENV = "DIRECTIVE_BOT_TEST_DATABASE_URL"
+
+
+def postgres_missing(reason: str) -> None:
+    """Skip a PostgreSQL test locally; under CI (CI=true) the server must be there, so fail instead."""
+    message = (f"needs PostgreSQL: {reason}. Start one with `bash .ci/postgres.sh start /tmp/pg` and "
+               f"export {PG_URL_ENV}=<the URL it prints>")
+    if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+        pytest.fail(message + " (CI never skips these)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url():
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    import uuid
+
+    admin_url = os.environ.get(PG_URL_ENV, "").strip()
+    if not admin_url:
+        postgres_missing(f"{PG_URL_ENV} is not set")
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(admin_url).set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    name = "directive_test_" + uuid.uuid4().hex[:12]
+    try:
+        with engine.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        postgres_missing(f"cannot connect to {admin.render_as_string(hide_password=True)}: {exc.orig}")
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request, tmp_path):
+    """Every state-store test runs against both engines: an SQLite file and a PostgreSQL database."""
+    if request.param == "sqlite":
+        from bot.service.state import sqlite_url
+
+        return sqlite_url(tmp_path / "state.sqlite")
+    return request.getfixturevalue("postgres_url")
