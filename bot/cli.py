@@ -101,8 +101,8 @@ def _service(cfg):
 
 
 def cmd_index(args) -> int:
-    from bot.retrieval.build import build_index
-    from bot.retrieval.versions import rollback
+    from bot.service.indexing import build as build_index
+    from bot.service.indexing import roll_back as rollback
 
     cfg = _config(args)
     if args.rollback:
@@ -310,10 +310,7 @@ COMMANDS = {"index": cmd_index, "ask": cmd_ask, "search": cmd_search, "chat": cm
 
 def main(argv: list[str] | None = None) -> int:
     from bot.config import ConfigError
-    from bot.documents.loading import DocumentError
-    from bot.retrieval.embedding import EmbeddingError
-    from bot.retrieval.version import IndexUnavailable
-    from bot.retrieval.versions import BuildError
+    from bot.service.indexing import SERVICE_ERRORS
 
     parser = build_parser()
     verbose = "--verbose" in (argv or sys.argv[1:]) or "-v" in (argv or sys.argv[1:])
@@ -333,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"directive-bot: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (IndexUnavailable, BuildError, DocumentError, EmbeddingError) as exc:
+    except SERVICE_ERRORS as exc:
         if verbose:
             raise
         print(f"directive-bot: error: {exc}", file=sys.stderr)
