@@ -115,11 +115,18 @@ def cmd_index(args) -> int:
 
 
 def format_report(report) -> str:
-    lines = [f"index version {report.version}: {report.documents} documents, {report.passages} passages "
-             f"in {report.seconds:.1f} s ({report.passages / max(report.seconds, 1e-9):.0f} passages/s)",
-             f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
-             f"unchanged {len(report.unchanged)}, failed {len(report.failed)}",
-             f"embedded {report.embedded_passages} passages, reused {report.reused_passages}"]
+    if report.unchanged_collection:
+        lines = [f"nothing changed: index version {report.version} stays current ({report.documents} documents, "
+                 f"{report.passages} passages; checked in {report.seconds:.1f} s)"]
+    else:
+        # a rate only for passages embedded in this run (a run that embedded nothing has none)
+        rate = (f" ({report.embedded_passages / max(report.seconds, 1e-9):.0f} passages embedded/s)"
+                if report.embedded_passages else "")
+        lines = [f"index version {report.version}: {report.documents} documents, {report.passages} passages "
+                 f"in {report.seconds:.1f} s{rate}",
+                 f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
+                 f"unchanged {len(report.unchanged)}, failed {len(report.failed)}",
+                 f"embedded {report.embedded_passages} passages, reused {report.reused_passages}"]
     if report.rebuilt_reason:
         lines.append(f"rebuilt completely: {report.rebuilt_reason}")
     for f in report.failed:

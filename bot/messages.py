@@ -143,6 +143,8 @@ TG_REPORT_WARNINGS = "Đã lập chỉ mục nhưng cần xem lại ({count}):"
 TG_REPORT_MORE = "… và {count} mục khác (xem nhật ký của bot)."
 TG_REPORT_UNCHANGED = "Không đổi: {count} văn bản."
 TG_REPORT_REBUILT = "Lập lại toàn bộ: {reason}"
+# a reindex that found nothing new: no new version was made (IndexReport.unchanged_collection)
+INDEX_UNCHANGED = "Không có thay đổi: vẫn dùng chỉ mục phiên bản {version} ({documents} văn bản, {passages} đoạn)."
 TG_STATS_TITLE = "Thống kê"
 TG_STATS_QUESTIONS = "Số câu hỏi: {questions}"
 TG_STATS_NOT_FOUND = "Không tìm thấy: {not_found} ({share:.0%})"

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 # libraries that log every request or step at INFO: warnings only, whatever the verbosity
 QUIET_LOGGERS = ("httpx", "httpcore", "urllib3", "sentence_transformers", "faiss.loader")
 
+LOADER_LOGGER = "bot.documents.loading"
+
 _configured: "Settings | None" = None
 
 
@@ -45,6 +47,10 @@ def configure(*, verbose: bool = False, building: bool = False) -> Settings:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    if building and not verbose:
+        # an index process ends with its summary, which lists every skipped document and every warning:
+        # the loader's own log lines would say each of them twice
+        logging.getLogger(LOADER_LOGGER).setLevel(logging.ERROR)
     if not verbose:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     threads = cpu_count() if building else 1

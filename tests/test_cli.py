@@ -169,3 +169,38 @@ def test_search_json_explains_a_question_it_cannot_search(capsys, built_workspac
     assert [r["results"] for r in records] == [[], [], []]
     assert "chưa nhập câu hỏi" in records[0]["error"] and "quá dài" in records[1]["error"]
     assert "ký hiệu" in records[2]["error"]
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess:
+    """The CLI in a process of its own (start-up settings and logging as a user gets them)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    return subprocess.run([sys.executable, "-m", "bot.cli", *argv], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def test_index_twice_says_nothing_changed_without_a_rate_and_each_warning_once(workspace):
+    kdir = workspace.parent / "knowledge"
+    (kdir / "moi.txt").write_text("Bài mới về Kết luận 01\n\nNội dung Kết luận 01-KL/TW về nêu gương.\n",
+                                  encoding="utf-8")  # no metadata: indexed with a warning
+    first = _cli("--config", str(workspace), "index")
+    assert first.returncode == 0, first.stderr
+    assert "passages embedded/s" in first.stdout
+    second = _cli("--config", str(workspace), "index")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("nothing changed: index version")
+    assert "/s" not in second.stdout  # nothing was embedded: no rate
+    for proc in (first, second):
+        both = proc.stdout + proc.stderr
+        assert both.count("moi.txt: metadata not found") == 1, both
+
+
+def test_the_summary_of_a_run_that_embedded_nothing_has_no_rate():
+    from bot.cli import format_report
+    from bot.models import IndexReport
+
+    text = format_report(IndexReport(version="v", documents=3, passages=40, removed=["x"], embedded_passages=0,
+                                     reused_passages=40, seconds=0.5))
+    assert "/s" not in text and "embedded 0 passages, reused 40" in text
+    text = format_report(IndexReport(version="v", documents=3, passages=40, embedded_passages=20,
+                                     reused_passages=20, seconds=2.0))
+    assert "(10 passages embedded/s)" in text

@@ -44,8 +44,41 @@ def test_rebuild_keeps_the_previous_version_and_reports_changes(workspace):
     assert second.removed == ["tin-khanhhoa-thuc-hien-nghiem-quy-dinh-08-2019"]
     assert len(second.unchanged) == 6
     assert list_versions(cfg.index.dir) == sorted([first.version, second.version])
+    (kdir / "moi.txt").write_text("Bài mới về Kết luận 01\n\nNội dung đã sửa về nêu gương.\n", encoding="utf-8")
     third = build_index(cfg)
+    assert third.changed == ["moi"]
     assert list_versions(cfg.index.dir) == sorted([second.version, third.version])  # keep_versions: 2
+
+
+def test_an_unchanged_collection_makes_no_new_version_and_keeps_the_rollback_point(workspace):
+    cfg = load_config(workspace)  # keep_versions: 2
+    first = build_index(cfg)
+    doc = cfg.knowledge.dir / "ct-03-tw-2011.md"
+    doc.write_text(doc.read_text(encoding="utf-8") + "\nĐoạn bổ sung về việc nêu gương.\n", encoding="utf-8")
+    second = build_index(cfg)
+    for _ in range(2):  # two runs in a row with nothing changed
+        again = build_index(cfg)
+        assert again.unchanged_collection and again.version == second.version
+        assert again.embedded_passages == 0 and not again.added and not again.changed and not again.removed
+        assert len(again.unchanged) == second.documents
+    assert list_versions(cfg.index.dir) == sorted([first.version, second.version])
+    assert current_version(cfg.index.dir) == second.version
+    from bot.retrieval.versions import rollback
+
+    assert rollback(cfg) == first.version  # the rollback point is still there
+
+
+@pytest.mark.parametrize("change", ["full", "settings", "lists"])
+def test_a_changed_setting_or_list_or_full_still_makes_a_new_version(workspace, change):
+    cfg = load_config(workspace)
+    first = build_index(cfg)
+    if change == "settings":
+        cfg.chunking.max_words += 20
+    elif change == "lists":
+        (cfg.knowledge.dir / "_understanding.yaml").write_text("abbreviations:\n  xyz: xã ý zê\n", encoding="utf-8")
+    report = build_index(cfg, full=change == "full")
+    assert not report.unchanged_collection and report.version != first.version
+    assert current_version(cfg.index.dir) == report.version
 
 
 def test_failed_build_leaves_the_current_index_serving(workspace):

@@ -43,6 +43,11 @@ Progress = Callable[[str], None]
 # The builtin model is trained on the corpus; later builds reuse it (embedding only new passages)
 # until this share of the passages was not seen in training, then it is retrained.
 RETRAIN_SHARE = 0.2
+# the code that turns documents into a version: a change to any of it makes the next build a real one
+_HERE = Path(__file__).resolve().parent
+_BUILD_CODE = (_HERE / "build.py", _HERE / "version.py", _HERE / "store.py", _HERE / "lexical.py",
+               _HERE / "dense.py", _HERE / "embedding.py", _HERE.parent / "documents" / "chunking.py",
+               _HERE.parent / "documents" / "vietnamese.py", _HERE.parent / "documents" / "docnumbers.py")
 # passages tokenized at a time: their token lists become integer ids before the next chunk
 TOKEN_CHUNK = 4096
 REUSED_CHUNK = 65536  # unchanged passages copied from the previous version at a time
@@ -97,12 +102,18 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
             reasons = "; ".join(f"{f.path}: {f.reason}" for f in loaded.failures[:5]) or "the folder is empty"
             raise BuildError(f"nothing to index in {config.knowledge.dir} ({reasons})")
         previous = current(root, keep_doc_hashes=True)
+        lists = _understanding_lists(config)
+        hashes = [_doc_hash(doc) for doc in loaded.documents]
+        key = inputs_key(config, hashes, loaded.failures, lists)
+        if not full and _unchanged(previous, key):  # no new version: the rollback points stay as they are
+            say(f"Nothing changed: index version {previous.name} stays current")
+            return _unchanged_report(previous, loaded, time.perf_counter() - started)
         name = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         out = root / "versions" / f".building-{name}"
         with _removed_on_failure(out):
             out = new_build_folder(root, name)
             job = _job(config, out, name, say, show_progress, previous, full)
-            report, doc_hashes = _write_version(job, loaded.documents, loaded.failures)
+            report, doc_hashes = _write_version(job, loaded.documents, hashes, loaded.failures, lists, key)
             _verify(config, out)
             switch_to(root, out, name)
         prune(root, keep=config.index.keep_versions)
@@ -148,6 +159,35 @@ def _job(config: Config, out: Path, name: str, say: Progress, show_progress: boo
     return job
 
 
+def inputs_key(config: Config, doc_hashes: list[str], failures: list, lists: QueryUnderstanding) -> str:
+    """A hash of everything a version is built from: the documents, the files that failed, the settings
+    that shape passages, tokens, vectors and the dense index, the query-understanding lists, and the
+    code that turns them into an index. Equal keys: a new build would make the same version."""
+    h = hashlib.sha256()
+    settings = [FORMAT, dataclasses.asdict(config.chunking), config.embedding.model, config.embedding.settings(),
+                dataclasses.asdict(config.faiss), lists.to_dict(), [dataclasses.asdict(f) for f in failures]]
+    h.update(json.dumps(settings, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8"))
+    for path in sorted(_BUILD_CODE):
+        h.update(path.read_bytes())
+    for doc_hash in doc_hashes:
+        h.update(doc_hash.encode("ascii"))
+    return h.hexdigest()
+
+
+def _unchanged(previous: IndexVersion | None, key: str) -> bool:
+    """Whether the current version was built from exactly these inputs and is intact."""
+    return (previous is not None and previous.manifest.inputs_key == key and previous.manifest.format == FORMAT
+            and previous.damaged_file() is None)
+
+
+def _unchanged_report(previous: IndexVersion, loaded, seconds: float) -> IndexReport:
+    m = previous.manifest
+    return IndexReport(version=m.version, documents=m.documents, passages=m.passages,
+                       unchanged=sorted(m.doc_hashes), failed=list(loaded.failures),
+                       warnings=list(loaded.warnings), reused_passages=m.passages, seconds=seconds,
+                       unchanged_collection=True)
+
+
 def _compare(report: IndexReport, before: dict[str, str], now: dict[str, str]) -> None:
     report.added = sorted(k for k in now if k not in before)
     report.changed = sorted(k for k in now if k in before and before[k] != now[k])
@@ -155,15 +195,16 @@ def _compare(report: IndexReport, before: dict[str, str], now: dict[str, str]) -
     report.unchanged = sorted(k for k in now if before.get(k) == now[k])
 
 
-def _write_version(job: _Job, docs: list[Document], failures: list) -> tuple[IndexReport, dict[str, str]]:
+def _write_version(job: _Job, docs: list[Document], doc_hashes: list[str], failures: list,
+                   lists: QueryUnderstanding, key: str) -> tuple[IndexReport, dict[str, str]]:
     """Write a complete version into job.out; returns its summary and the documents' content hashes."""
     import faiss  # noqa: F401  (imported before the model thread starts)
 
     n_docs = len(docs)
-    written = _write_store(job, docs)
+    written = _write_store(job, docs, doc_hashes)
     job.say(f"{n_docs} documents, {len(written.texts)} passages, {len(failures)} failed")
     (job.out / PASSAGE_HASHES).write_text("\n".join(written.hashes) + "\n", encoding="utf-8")
-    _write_understanding(job)
+    (job.out / UNDERSTANDING).write_text(json.dumps(lists.to_dict(), ensure_ascii=False), encoding="utf-8")
     plan = _vector_plan(job, written.hashes)
     training = _prepare_model(job, plan, written.texts)
     try:
@@ -178,21 +219,21 @@ def _write_version(job: _Job, docs: list[Document], failures: list) -> tuple[Ind
 
     dense = DenseIndex.build(vectors, job.config.faiss, job.out)  # flat, or approximate above faiss.flat_max
     del vectors
-    _seal(job, written, n_docs, dim, plan.untrained, dense, failures)
+    _seal(job, written, n_docs, dim, plan.untrained, dense, failures, key)
     n = len(written.hashes)
     return IndexReport(version=job.name, documents=n_docs, passages=n, embedded_passages=embedded,
                        reused_passages=n - embedded, rebuilt_reason=plan.reason), written.doc_hashes
 
 
 def _seal(job: _Job, written: _Written, n_docs: int, dim: int, untrained: int, dense: dict,
-          failures: list) -> IndexVersion:
+          failures: list, key: str) -> IndexVersion:
     emb = job.config.embedding
     manifest = Manifest(
         version=job.name, format=FORMAT, model=emb.model, model_settings=emb.settings(), dim=int(dim),
         documents=n_docs, passages=len(written.hashes), untrained_passages=untrained, faiss_index=dense,
         tokenizer=tokenizer_version(),
         corpus_hash=hashlib.sha256("".join(sorted(written.doc_hashes.values())).encode()).hexdigest(),
-        doc_hashes=written.doc_hashes, failed=[dataclasses.asdict(f) for f in failures])
+        inputs_key=key, doc_hashes=written.doc_hashes, failed=[dataclasses.asdict(f) for f in failures])
     return IndexVersion.seal(job.out, manifest)
 
 
@@ -210,7 +251,7 @@ def _passage_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def _write_store(job: _Job, docs: list[Document]) -> _Written:
+def _write_store(job: _Job, docs: list[Document], doc_hashes: list[str]) -> _Written:
     """Chunk the documents and write them one by one, their texts released as they go (`docs` is
     emptied): what stays in memory for the whole build is each passage's index text."""
     from bot.retrieval.store import StoreWriter
@@ -221,7 +262,7 @@ def _write_store(job: _Job, docs: list[Document]) -> _Written:
     try:
         for i in tqdm(range(len(docs)), desc="chunking", unit="doc", disable=not job.show_progress, leave=False):
             doc, docs[i] = docs[i], None  # the passages hold the text from here on
-            written.doc_hashes[doc.doc_id] = _doc_hash(doc)
+            written.doc_hashes[doc.doc_id] = doc_hashes[i]
             passages = chunk_document(doc, min_words=chunking.min_words, max_words=chunking.max_words)
             doc = dataclasses.replace(doc, text="")
             writer.add(doc, passages)
@@ -233,13 +274,12 @@ def _write_store(job: _Job, docs: list[Document]) -> _Written:
     return written
 
 
-def _write_understanding(job: _Job) -> None:
-    """The query-understanding lists this version answers with: built-in plus the admins' file."""
+def _understanding_lists(config: Config) -> QueryUnderstanding:
+    """The query-understanding lists a version answers with: built-in plus the admins' file."""
     try:
-        lists = QueryUnderstanding.load([UNDERSTANDING_BUILTIN, Path(job.config.knowledge.dir) / ADMIN_LISTS])
+        return QueryUnderstanding.load([UNDERSTANDING_BUILTIN, Path(config.knowledge.dir) / ADMIN_LISTS])
     except ValueError as exc:
         raise BuildError(f"query-understanding lists: {exc}") from None
-    (job.out / UNDERSTANDING).write_text(json.dumps(lists.to_dict(), ensure_ascii=False), encoding="utf-8")
 
 
 def tokenizer_version() -> str:
