@@ -143,3 +143,22 @@ def test_suggestions_name_documents_the_collection_holds_in_full_first(service):
     held = {r.doc_number for r in service.documents() if r.doc_number}
     assert held and any(number in answer.suggestions[0] for number in held)
     assert "Chỉ thị 03-CT/TW" in answer.suggestions  # the one directive held in full in the sample
+
+
+def test_a_place_named_only_in_a_documents_issuer_finds_its_passages(tmp_path):
+    """"Bắc Kạn" is in the article's issuer only, not in its title or text."""
+    from conftest import SAMPLE_DOCS, make_workspace
+
+    from bot.config import load_config
+    from bot.service.answering import AnswerService
+
+    backan = "tin-backan-day-manh-xay-dung-chinh-don-dang-2022"
+    svc = AnswerService(load_config(make_workspace(tmp_path, docs=[*SAMPLE_DOCS, backan + ".md"])))
+    answer = svc.answer("Bắc Kạn đã làm gì để thực hiện Chỉ thị 05?")
+    assert answer.found and answer.hits[0].doc_id == backan
+    assert svc.answer("bac kan xay dung chinh don dang").hits[0].doc_id == backan
+
+
+def test_a_documents_number_and_date_are_searchable_in_its_passages(service):
+    ranked = service.search("14/5/2011", limit=3)  # ct-03-tw-2011 was issued on 2011-05-14
+    assert ranked and ranked[0].document.doc_id == "ct-03-tw-2011"

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from bot.models import Document, Passage
 
-FORMAT = 3  # 2: passages and documents read from disk on demand (bot/retrieval/store.py); 3: units, status
+# 2: passages and documents read from disk on demand (bot/retrieval/store.py)
+# 3: structural units and status fields; a passage's index text carries its document's number, issuer, date
+FORMAT = 3
 MANIFEST = "manifest.json"
 PASSAGE_HASHES = "passage_hashes.txt"
 UNDERSTANDING = "understanding.json"
@@ -37,8 +39,10 @@ class IndexUnavailable(Exception):
 
 
 def index_text(doc: Document, passage: Passage) -> str:
-    """The text the search sees for a passage: its title and section path give context words."""
-    return "\n".join(x for x in (doc.title, passage.section, passage.text) if x)
+    """The text the search sees for a passage: its document's title, number, issuer and date, and its
+    section path, give context words ("Bắc Kạn" in an issuer finds the passages of its documents)."""
+    head = " · ".join(x for x in (doc.doc_number, doc.issuer, _date_words(doc.issued)) if x)
+    return "\n".join(x for x in (doc.title, head, passage.section, passage.text) if x)
 
 
 def _date_words(issued: str) -> str:
