@@ -246,8 +246,13 @@ def document_page(refs: Sequence[Reference], page: int,
 
 def report_messages(report: IndexReport, limit: int = SAFE_LIMIT) -> list[str]:
     """/reindex and upload summary: added / changed / removed, failed with reasons, warnings."""
-    lines = [escape(messages.TG_REPORT_DONE.format(version=report.version, documents=report.documents,
-                                                   passages=report.passages, seconds=report.seconds))]
+    if report.unchanged_collection:  # no new version was made
+        head = messages.INDEX_UNCHANGED.format(version=report.version, documents=report.documents,
+                                               passages=report.passages)
+    else:
+        head = messages.TG_REPORT_DONE.format(version=report.version, documents=report.documents,
+                                              passages=report.passages, seconds=report.seconds)
+    lines = [escape(head)]
     if report.rebuilt_reason:
         lines.append(escape(messages.TG_REPORT_REBUILT.format(reason=report.rebuilt_reason)))
     for label, ids in ((messages.TG_REPORT_ADDED, report.added), (messages.TG_REPORT_CHANGED, report.changed),

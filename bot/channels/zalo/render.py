@@ -104,10 +104,14 @@ def render_documents(refs: Sequence[Reference]) -> list[str]:
 
 
 def render_report(report: IndexReport) -> list[str]:
-    blocks = [msg.ZALO_REINDEX_DONE.format(
-        version=report.version, documents=report.documents, passages=report.passages,
-        added=len(report.added), changed=len(report.changed), removed=len(report.removed),
-        unchanged=len(report.unchanged), seconds=report.seconds)]
+    if report.unchanged_collection:  # no new version was made
+        blocks = [msg.INDEX_UNCHANGED.format(version=report.version, documents=report.documents,
+                                             passages=report.passages)]
+    else:
+        blocks = [msg.ZALO_REINDEX_DONE.format(
+            version=report.version, documents=report.documents, passages=report.passages,
+            added=len(report.added), changed=len(report.changed), removed=len(report.removed),
+            unchanged=len(report.unchanged), seconds=report.seconds)]
     if report.failed:
         blocks.append("\n".join([msg.ZALO_REINDEX_FAILURES.format(count=len(report.failed)),
                                  *(f"• {f.path}: {f.reason}" for f in report.failed[:20])]))
