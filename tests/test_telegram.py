@@ -551,10 +551,17 @@ def test_admin_upload_indexes_a_new_document_and_the_next_question_finds_it(own_
 def test_admin_reindex_reports_the_summary(own_service, tmp_path):
     with running(own_service, tmp_path) as bot:
         version = bot.service.info().version
+        question = bot.ask("/reindex", user=ADMIN)  # nothing changed: no new version
+        bot.fake.wait_for("sendMessage", lambda c: c.params["text"].startswith("Không có thay đổi"),
+                          after=question["_mark"])
+        assert bot.service.info().version == version
+        changed = sorted(Path(bot.service.config.knowledge.dir).glob("*.md"))[0]
+        changed.write_text(changed.read_text(encoding="utf-8") + "\nĐoạn bổ sung về việc nêu gương.\n",
+                           encoding="utf-8")
         question = bot.ask("/reindex", user=ADMIN)
         summary = bot.fake.wait_for("sendMessage", lambda c: "Đã lập chỉ mục phiên bản" in c.params["text"],
                                     after=question["_mark"])[0]
-        assert "Không đổi: 5 văn bản." in summary.params["text"]
+        assert "Không đổi: 4 văn bản." in summary.params["text"] and changed.stem in summary.params["text"]
         assert bot.service.info().version != version
         progress = [c.params["text"] for c in bot.fake.requests("editMessageText")]
         assert progress[-1] == escaped(f"{messages.TG_REINDEX_STARTED}\n{messages.TG_PROGRESS_DONE}")
