@@ -88,3 +88,32 @@ def test_titles_name_what_they_carry_out():
     assert implemented_name("Hướng dẫn một số vấn đề cụ thể thi hành Điều lệ Đảng") == "Điều lệ Đảng"
     assert implemented_name("Kế hoạch thực hiện Chỉ thị số 05-CT/TW của Bộ Chính trị") == "05-CT/TW"
     assert implemented_name("Quy định về những điều đảng viên không được làm") == ""
+
+
+def test_status_file_gives_the_status_of_numbers_only_cited_and_links_held_documents(tmp_path):
+    (tmp_path / "_status.yaml").write_text("37-QĐ/TW:\n  replaces: [QĐ 47]\n  effective: 2021-10-25\n"
+                                           "QĐ 99:\n  status: không rõ\nkhông phải số: {}\n", encoding="utf-8")
+    (tmp_path / "qd47.md").write_text("---\nid: qd-47\ntitle: Quy định 47\ndoc_number: 47-QĐ/TW\n---\nNội dung.\n",
+                                      encoding="utf-8")
+    result = load_knowledge(tmp_path)
+    (doc,) = result.documents
+    assert doc.replaced_by == "37-QĐ/TW" and doc.status == "hết hiệu lực"
+    assert result.numbers["37-QĐ/TW"] == {"replaces": ("47-QĐ/TW",), "effective": "2021-10-25"}
+    assert result.numbers["47-QĐ/TW"] == {"replaced_by": "37-QĐ/TW", "status": "hết hiệu lực"}
+    # a wrong entry is reported and left out; the rest is used
+    reasons = [f.reason for f in result.failures if f.path == "_status.yaml"]
+    assert len(reasons) == 2 and any("99-QĐ/TW" in r and "status" in r for r in reasons)
+
+
+def test_the_shipped_status_file_flags_regulation_47_and_the_index_keeps_it(tmp_path):
+    from bot.retrieval.store import StoreWriter, open_store
+
+    result = load_knowledge(KNOWLEDGE)
+    assert result.numbers["47-QĐ/TW"]["replaced_by"] == "37-QĐ/TW"
+    assert result.numbers["24-QĐ/TW"] == {"replaced_by": "294-QĐ/TW", "status": "hết hiệu lực"}
+    assert result.numbers["01-HD/TW"]["replaced_by"] == "06-HD/TW"
+    writer = StoreWriter(tmp_path, number_status=result.numbers)
+    writer.close()
+    stored = open_store(tmp_path).number_status
+    assert stored["qd-47"] == {"number": "47-QĐ/TW", "replaced_by": "37-QĐ/TW", "status": "hết hiệu lực"}
+    assert stored["qd-37"]["replaces"] == ["47-QĐ/TW"]

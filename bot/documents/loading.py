@@ -41,6 +41,8 @@ class LoadResult:
     failures: list[Failure] = field(default_factory=list)  # skipped files
     # indexed files with something an admin should fix: metadata not found in the text, scanned pages, ...
     warnings: list[Failure] = field(default_factory=list)
+    # status by canonical number (documents held and numbers only cited): replaces, replaced_by, status, ...
+    numbers: dict[str, dict] = field(default_factory=dict)
 
 
 def is_document_file(path: Path) -> bool:
@@ -92,8 +94,12 @@ def load_knowledge(root: Path, *, max_file_mb: float = 20.0) -> LoadResult:
         for warning in warnings:
             log.warning("%s: %s", warning.path, warning.reason)
         result.warnings.extend(warnings)
-    # links between documents: replaced_by on a replaced document, the id of the document implemented
-    result.documents = status.link(result.documents)
+    # links between documents: replaced_by on a replaced document, the id of the document implemented;
+    # knowledge/_status.yaml gives the status of numbers the collection only cites
+    notes, problems = status.load_notes(root)
+    result.failures.extend(Failure(status.STATUS_FILE, p.split(": ", 1)[1]) for p in problems)
+    result.documents = status.link(result.documents, notes)
+    result.numbers = status.number_status(result.documents, notes)
     return result
 
 

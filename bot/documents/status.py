@@ -8,6 +8,9 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
 
 from bot.documents import docnumbers
 from bot.documents.vietnamese import fold
@@ -26,6 +29,9 @@ _EFFECTIVE = re.compile(rf"(?:{_TYPE_WORDS})\s+này\b[^.]*?\bcó\s+hiệu\s+lự
 # "… thi hành Điều lệ Đảng", "hướng dẫn thực hiện Chỉ thị số 05-CT/TW"
 _IMPLEMENTS = re.compile(rf"\b(?:thi\s+hành|thực\s+hiện)\s+((?:{_TYPE_WORDS})\b.*)", re.U | re.I)
 _CHARTER = "Điều lệ Đảng"
+# knowledge/_status.yaml: status of documents by number, for those the collection only cites
+STATUS_FILE = "_status.yaml"
+_MAX_STATUS_FILE = 1_000_000
 
 
 class StatusError(ValueError):
@@ -111,9 +117,58 @@ def _is_charter(doc: Document) -> bool:
     return fold(doc.title).lower().startswith(fold(_CHARTER).lower()) or doc.doc_type == "dieu-le"
 
 
-def link(documents: Iterable[Document]) -> list[Document]:
-    """The collection with its links filled in: a document replaced by another one of the collection gets
-    `replaced_by` (and status "hết hiệu lực" unless set); `implements` becomes the id of the implemented
+def load_notes(root: Path) -> tuple[dict[str, dict], list[str]]:
+    """Status fields by canonical number from knowledge/_status.yaml ({} when there is none), and the
+    problems found (one line each; a wrong entry is left out, the others are used)."""
+    path = Path(root) / STATUS_FILE
+    if not path.is_file():
+        return {}, []
+    if path.stat().st_size > _MAX_STATUS_FILE:
+        return {}, [f"{STATUS_FILE}: larger than {_MAX_STATUS_FILE} bytes, not read"]
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return {}, [f"{STATUS_FILE}: not valid YAML ({getattr(exc, 'problem', None) or exc})"]
+    if data is None:
+        return {}, []
+    if not isinstance(data, dict):
+        return {}, [f"{STATUS_FILE}: must map document numbers to fields (47-QĐ/TW: {{replaced_by: ...}})"]
+    notes: dict[str, dict] = {}
+    problems: list[str] = []
+    for raw, fields in data.items():
+        number = docnumbers.canonical(str(raw))
+        if not number or not isinstance(fields, dict):
+            problems.append(f"{STATUS_FILE}: '{raw}' must be a document number with fields under it")
+            continue
+        try:
+            notes[number] = status_fields(fields)
+        except StatusError as exc:
+            problems.append(f"{STATUS_FILE}: {number}: {exc}")
+    return notes, problems
+
+
+def number_status(documents: Iterable[Document], notes: dict[str, dict] | None = None) -> dict[str, dict]:
+    """Status by canonical number for every number whose status is known: the documents' own fields, the
+    notes, and the links between them ("24-QĐ/TW" -> {"replaced_by": "294-QĐ/TW", "status": "hết hiệu lực"}
+    when the collection holds Quy định 294, which replaces it)."""
+    out: dict[str, dict] = {n: dict(f) for n, f in (notes or {}).items()}
+    for doc in documents:
+        if doc.doc_number:
+            own = {k: v for k, v in (("replaces", doc.replaces), ("replaced_by", doc.replaced_by),
+                                     ("status", doc.status), ("effective", doc.effective)) if v}
+            out[doc.doc_number] = {**{k: v for k, v in out.get(doc.doc_number, {}).items() if v}, **own}
+    for number, fields in list(out.items()):
+        for old in fields.get("replaces", ()):
+            entry = out.setdefault(old, {})
+            entry.setdefault("replaced_by", number)
+            entry.setdefault("status", NOT_IN_FORCE)
+    return {n: f for n, f in out.items() if f}
+
+
+def link(documents: Iterable[Document], notes: dict[str, dict] | None = None) -> list[Document]:
+    """The collection with its links filled in: a document replaced by another one of the collection (or
+    by a number in `notes`) gets `replaced_by` (and status "hết hiệu lực" unless set); fields the notes give
+    for its number fill what the document does not set; `implements` becomes the id of the implemented
     document when the collection holds it. Values set in front matter or a sidecar are kept."""
     docs = list(documents)
     by_key: dict[str, list[int]] = {}
@@ -121,15 +176,21 @@ def link(documents: Iterable[Document]) -> list[Document]:
         key = docnumbers.doc_key(doc.doc_number) if doc.doc_number else None
         if key:
             by_key.setdefault(key, []).append(i)
-    charter = next((d.doc_id for d in docs if _is_charter(d)), "")
-    for doc in list(docs):
-        for number in doc.replaces:
+    for number, fields in (notes or {}).items():
+        for i in by_key.get(docnumbers.doc_key(number) or "", []):
+            unset = {k: v for k, v in fields.items() if v and not getattr(docs[i], k)}
+            docs[i] = dataclasses.replace(docs[i], **unset) if unset else docs[i]
+    replacing = [(d.doc_number or d.doc_id, d.doc_id, d.replaces) for d in docs]
+    replacing += [(number, "", f.get("replaces", ())) for number, f in (notes or {}).items()]
+    for new_number, new_id, replaced in replacing:
+        for number in replaced:
             for i in by_key.get(docnumbers.doc_key(number) or "", []):
                 old = docs[i]
-                if old.doc_id == doc.doc_id:
+                if old.doc_id == new_id:
                     continue
-                docs[i] = dataclasses.replace(old, replaced_by=old.replaced_by or doc.doc_number or doc.doc_id,
+                docs[i] = dataclasses.replace(old, replaced_by=old.replaced_by or new_number,
                                               status=old.status or NOT_IN_FORCE)
+    charter = next((d.doc_id for d in docs if _is_charter(d)), "")
     for i, doc in enumerate(docs):
         if not doc.implements:
             continue

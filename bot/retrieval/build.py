@@ -47,7 +47,8 @@ RETRAIN_SHARE = 0.2
 _HERE = Path(__file__).resolve().parent
 _BUILD_CODE = (_HERE / "build.py", _HERE / "version.py", _HERE / "store.py", _HERE / "lexical.py",
                _HERE / "dense.py", _HERE / "embedding.py", _HERE.parent / "documents" / "chunking.py",
-               _HERE.parent / "documents" / "vietnamese.py", _HERE.parent / "documents" / "docnumbers.py")
+               _HERE.parent / "documents" / "vietnamese.py", _HERE.parent / "documents" / "docnumbers.py",
+               _HERE.parent / "documents" / "structure.py", _HERE.parent / "documents" / "status.py")
 # passages tokenized at a time: their token lists become integer ids before the next chunk
 TOKEN_CHUNK = 4096
 REUSED_CHUNK = 65536  # unchanged passages copied from the previous version at a time
@@ -104,7 +105,7 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
         previous = current(root, keep_doc_hashes=True)
         lists = _understanding_lists(config)
         hashes = [_doc_hash(doc) for doc in loaded.documents]
-        key = inputs_key(config, hashes, loaded.failures, lists)
+        key = inputs_key(config, hashes, loaded.failures, lists, loaded.numbers)
         if not full and _unchanged(previous, key):  # no new version: the rollback points stay as they are
             say(f"Nothing changed: index version {previous.name} stays current")
             return _unchanged_report(previous, loaded, time.perf_counter() - started)
@@ -113,7 +114,8 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
         with _removed_on_failure(out):
             out = new_build_folder(root, name)
             job = _job(config, out, name, say, show_progress, previous, full)
-            report, doc_hashes = _write_version(job, loaded.documents, hashes, loaded.failures, lists, key)
+            report, doc_hashes = _write_version(job, loaded.documents, hashes, loaded.failures, lists, key,
+                                                loaded.numbers)
             _verify(config, out)
             switch_to(root, out, name)
         prune(root, keep=config.index.keep_versions)
@@ -159,13 +161,15 @@ def _job(config: Config, out: Path, name: str, say: Progress, show_progress: boo
     return job
 
 
-def inputs_key(config: Config, doc_hashes: list[str], failures: list, lists: QueryUnderstanding) -> str:
+def inputs_key(config: Config, doc_hashes: list[str], failures: list, lists: QueryUnderstanding,
+               numbers: dict[str, dict] | None = None) -> str:
     """A hash of everything a version is built from: the documents, the files that failed, the settings
     that shape passages, tokens, vectors and the dense index, the query-understanding lists, and the
     code that turns them into an index. Equal keys: a new build would make the same version."""
     h = hashlib.sha256()
     settings = [FORMAT, dataclasses.asdict(config.chunking), config.embedding.model, config.embedding.settings(),
-                dataclasses.asdict(config.faiss), lists.to_dict(), [dataclasses.asdict(f) for f in failures]]
+                dataclasses.asdict(config.faiss), lists.to_dict(), [dataclasses.asdict(f) for f in failures],
+                numbers or {}]
     h.update(json.dumps(settings, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8"))
     for path in sorted(_BUILD_CODE):
         h.update(path.read_bytes())
@@ -196,12 +200,13 @@ def _compare(report: IndexReport, before: dict[str, str], now: dict[str, str]) -
 
 
 def _write_version(job: _Job, docs: list[Document], doc_hashes: list[str], failures: list,
-                   lists: QueryUnderstanding, key: str) -> tuple[IndexReport, dict[str, str]]:
+                   lists: QueryUnderstanding, key: str,
+                   numbers: dict[str, dict] | None = None) -> tuple[IndexReport, dict[str, str]]:
     """Write a complete version into job.out; returns its summary and the documents' content hashes."""
     import faiss  # noqa: F401  (imported before the model thread starts)
 
     n_docs = len(docs)
-    written = _write_store(job, docs, doc_hashes)
+    written = _write_store(job, docs, doc_hashes, numbers)
     job.say(f"{n_docs} documents, {len(written.texts)} passages, {len(failures)} failed")
     (job.out / PASSAGE_HASHES).write_text("\n".join(written.hashes) + "\n", encoding="utf-8")
     (job.out / UNDERSTANDING).write_text(json.dumps(lists.to_dict(), ensure_ascii=False), encoding="utf-8")
@@ -251,13 +256,14 @@ def _passage_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def _write_store(job: _Job, docs: list[Document], doc_hashes: list[str]) -> _Written:
+def _write_store(job: _Job, docs: list[Document], doc_hashes: list[str],
+                 numbers: dict[str, dict] | None = None) -> _Written:
     """Chunk the documents and write them one by one, their texts released as they go (`docs` is
     emptied): what stays in memory for the whole build is each passage's index text."""
     from bot.retrieval.store import StoreWriter
 
     chunking = job.config.chunking
-    writer = StoreWriter(job.out)
+    writer = StoreWriter(job.out, number_status=numbers)
     written = _Written(texts=[], hashes=[])
     try:
         for i in tqdm(range(len(docs)), desc="chunking", unit="doc", disable=not job.show_progress, leave=False):

@@ -46,8 +46,11 @@ def id_hash(doc_id: str) -> int:
 class StoreWriter:
     """Writes documents and their passages as a build produces them, then the lookup arrays."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, number_status: dict[str, dict] | None = None) -> None:
         self.folder = Path(folder)
+        # status by document key ("qd-47": {"number": "47-QĐ/TW", "replaced_by": "37-QĐ/TW", ...})
+        self.number_status = {key: {"number": number, **fields} for number, fields in (number_status or {}).items()
+                              if (key := docnumbers.doc_key(number))}
         self._passages = open(self.folder / PASSAGES, "wb")
         self._documents = open(self.folder / DOCUMENTS, "wb")
         self._p_offsets = [0]
@@ -98,6 +101,7 @@ class StoreWriter:
                  doc_hashes=hashes[order], doc_hash_rows=order.astype(np.int32))
         (self.folder / NUMBERS).write_text(json.dumps({
             "doc_keys": self.doc_keys, "number_names": self.number_names, "mentions": self.mentions,
+            "number_status": self.number_status,
         }, ensure_ascii=False), encoding="utf-8")
         self._p_offsets = self._d_offsets = self._doc_first = []
         self._doc_hashes = []
@@ -267,6 +271,9 @@ class Store:
     doc_keys: dict[str, list[str]]
     number_names: dict[str, str]
     mentions: dict[str, np.ndarray]
+    # status of document numbers, held or only cited, by doc_key: {"number", "replaces", "replaced_by",
+    # "status", "effective"} (knowledge/_status.yaml and the documents' own fields, linked)
+    number_status: dict[str, dict] = dataclasses.field(default_factory=dict)
 
 
 def open_store(folder: Path) -> Store:
@@ -284,4 +291,5 @@ def open_store(folder: Path) -> Store:
     return Store(passages=passages, documents=documents, doc_passages=doc_passages,
                  passage_ids=PassageIds(passages, doc_passages), passage_docs=a["passage_docs"],
                  doc_keys=numbers["doc_keys"], number_names=numbers["number_names"],
-                 mentions={k: np.asarray(v, dtype=np.int64) for k, v in numbers["mentions"].items()})
+                 mentions={k: np.asarray(v, dtype=np.int64) for k, v in numbers["mentions"].items()},
+                 number_status=numbers.get("number_status", {}))
