@@ -65,11 +65,19 @@ def test_charter_as_plain_text_and_as_word_file_has_the_same_units(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["quy-dinh-294-qd-tw-2025", "huong-dan-06-hd-tw-2025"])
-def test_pdf_of_an_official_text_gives_the_same_units_as_its_markdown(name):
-    expected = _units(_body(f"{name}.md"))
+def test_pdf_of_an_official_text_gives_the_same_units_and_passages_as_its_markdown(name):
+    from bot.documents.chunking import chunk_document
+
+    (md, _), = load_file(KNOWLEDGE / f"{name}.md")
+    expected = _units(md.text)
     (doc, _), = load_file(PDFS / f"{name}.pdf")
     assert _units(doc.text) == expected
     assert len(expected) > 150
+    # the same passages (path, units, implemented clauses), now with the page each starts on
+    want = [(p.section, p.units, p.implements) for p in chunk_document(md)]
+    got = chunk_document(doc)
+    assert [(p.section, p.units, p.implements) for p in got] == want
+    assert got[0].page == 1 and got[-1].page > 30 and doc.implements == "Điều lệ Đảng"
 
 
 def test_quy_dinh_294_outline_and_its_references_to_the_charter():
