@@ -117,3 +117,20 @@ def test_the_shipped_status_file_flags_regulation_47_and_the_index_keeps_it(tmp_
     stored = open_store(tmp_path).number_status
     assert stored["qd-47"] == {"number": "47-QĐ/TW", "replaced_by": "37-QĐ/TW", "status": "hết hiệu lực"}
     assert stored["qd-37"]["replaces"] == ["47-QĐ/TW"]
+
+
+def test_a_change_of_the_status_file_alone_makes_a_new_index_version_that_keeps_it(tmp_path):
+    from bot.config import load_config
+    from bot.retrieval.build import build_index
+    from bot.retrieval.store import open_store
+    from bot.retrieval.versions import current_dir
+    from tests.conftest import make_workspace
+
+    cfg = load_config(make_workspace(tmp_path, docs=["tin-ttbd-quy-dinh-37-tu-soi-tu-sua-2021.md"]))
+    first = build_index(cfg)
+    assert build_index(cfg).unchanged_collection
+    shutil.copy(KNOWLEDGE / "_status.yaml", tmp_path / "knowledge")
+    second = build_index(cfg)
+    assert not second.unchanged_collection and second.version != first.version
+    status = open_store(current_dir(cfg.index.dir)).number_status
+    assert status["qd-47"]["replaced_by"] == "37-QĐ/TW"
