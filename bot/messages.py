@@ -84,6 +84,7 @@ TG_COMMANDS = {
     "hoi": "Đặt câu hỏi (dùng được trong nhóm)",
     "vanban": "Thông tin một văn bản theo số hiệu",
     "danhsach": "Danh sách văn bản trong kho",
+    "ontap": "Ôn tập: câu hỏi trắc nghiệm từ Điều lệ, quy định",
 }
 TG_ADMIN_COMMANDS = {
     "reindex": "Lập chỉ mục lại kho văn bản",
@@ -241,3 +242,5 @@ QUIZ_NO_PENDING = "Không có câu hỏi ôn tập nào đang chờ trả lời.
 QUIZ_SOURCE = "Nguồn: {url}"
 QUIZ_SHORT_ANSWER = "Trả lời: {answer}"
 QUIZ_SHEET_ANSWERS = "Đáp án"
+TG_QUIZ_BUTTON_CLAUSE = "Xem điều khoản"
+TG_QUIZ_GONE = "Câu hỏi này không còn trong kho (kho vừa được cập nhật). Gõ /ontap để có câu mới."

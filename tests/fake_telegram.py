@@ -24,7 +24,7 @@ ADMIN = {"id": 9001, "is_bot": False, "first_name": "Quản trị", "language_co
 GROUP = {"id": -100777, "type": "supergroup", "title": "Chi bộ thử nghiệm"}
 
 # parameters that PTB sends JSON-encoded inside the form body
-_JSON_PARAMS = {"reply_markup", "results", "commands", "scope", "reply_parameters", "link_preview_options",
+_JSON_PARAMS = {"options", "correct_option_ids", "reply_markup", "results", "commands", "scope", "reply_parameters", "link_preview_options",
                 "entities", "allowed_updates", "button", "caption_entities"}
 
 
@@ -40,6 +40,10 @@ class Call:
 
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
+
+
+class PollRejected(Exception):
+    """sendPoll parameters outside the Bot API's limits."""
 
 
 class FakeTelegram:
@@ -204,7 +208,13 @@ class FakeTelegram:
             handler = getattr(self, f"_api_{method}", None)
             if handler is None and method not in _TRUE_METHODS:
                 return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
-            result = handler(params) if handler else True
+            try:
+                result = handler(params) if handler else True
+            except PollRejected as exc:
+                with self._cond:
+                    self.calls.append(Call(method, params, result=None))
+                    self._cond.notify_all()
+                return 400, {"ok": False, "error_code": 400, "description": str(exc)}
         with self._cond:
             if method != "getUpdates" or result:
                 self.calls.append(Call(method, params, result))
@@ -237,6 +247,39 @@ class FakeTelegram:
 
     def _api_sendMessage(self, params: dict) -> dict:
         return self._bot_message(params, text=params["text"])
+
+    def _api_sendPoll(self, params: dict) -> dict:
+        """A native poll, checked against the documented limits (a violation is the 400 Telegram sends)."""
+        options = params["options"]
+        options = json.loads(options) if isinstance(options, str) else options
+        texts = [o["text"] if isinstance(o, dict) else o for o in options]
+        explanation = params.get("explanation", "")
+        # Bot API 9.6: correct_option_ids (a list); correct_option_id before it
+        ids = params.get("correct_option_ids")
+        ids = json.loads(ids) if isinstance(ids, str) else ids
+        correct = ids[0] if ids else params.get("correct_option_id")
+        problems = [not 1 <= len(params["question"]) <= 300, not 2 <= len(texts) <= 10,
+                    any(not 1 <= len(t) <= 100 for t in texts), len(explanation) > 200,
+                    explanation.count("\n") > 2,
+                    params.get("type") == "quiz" and (correct is None or not 0 <= int(correct) < len(texts))]
+        if any(problems):
+            raise PollRejected(f"Bad Request: poll parameters out of range ({problems})")
+        poll = {"id": f"poll{next(self._message_ids)}", "question": params["question"],
+                "options": [{"persistent_id": f"opt-{i}", "text": t, "voter_count": 0} for i, t in enumerate(texts)],
+                "total_voter_count": 0, "is_closed": False,
+                "is_anonymous": params.get("is_anonymous", True) not in (False, "false"),
+                "type": params.get("type", "regular"), "allows_multiple_answers": False, "allows_revoting": False,
+                "members_only": False}
+        if correct is not None:
+            poll["correct_option_id"] = int(correct)
+        if explanation:
+            poll["explanation"] = explanation
+        return self._bot_message(params, poll=poll)
+
+    def poll_answer(self, poll_id: str, option_ids: list[int], user: dict = USER) -> dict:
+        """A user answers a non-anonymous poll (the update Telegram sends to the bot)."""
+        return self.push({"poll_answer": {"poll_id": poll_id, "user": user, "option_ids": option_ids,
+                                          "option_persistent_ids": [f"opt-{i}" for i in option_ids]}})
 
     def _api_editMessageText(self, params: dict) -> dict | bool:
         if "inline_message_id" in params:

@@ -424,7 +424,7 @@ def test_expired_button_is_answered_with_ask_again(bot):
 def test_commands_are_registered_for_everyone_and_admin_commands_for_admins(bot):
     calls = bot.fake.wait_for("setMyCommands", count=2)
     public = [c for c in calls if "scope" not in c.params][0]
-    assert [c["command"] for c in public.params["commands"]] == ["start", "help", "hoi", "vanban", "danhsach"]
+    assert [c["command"] for c in public.params["commands"]] == ["start", "help", "hoi", "vanban", "danhsach", "ontap"]
     admin = [c for c in calls if c.params.get("scope", {}).get("chat_id") == ADMIN["id"]][0]
     assert {"reindex", "thongke"} <= {c["command"] for c in admin.params["commands"]}
 
