@@ -56,12 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=common, help="answer one question")
     ask.add_argument("question")
     ask.add_argument("--top-k", type=int, default=None)
+    ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
+    _add_filters(ask)
 
     se = sub.add_parser("search", parents=common, help="ranked passages (readable, or JSON with --json)")
     se.add_argument("question", nargs="?")
     se.add_argument("--batch", help="JSONL file of {\"id\", \"text\"} lines")
     se.add_argument("--json", action="store_true", help="print JSON lines instead of readable text")
     se.add_argument("--top-k", type=int, default=10)
+    _add_filters(se)
 
     sub.add_parser("chat", parents=common, help="ask questions interactively")
 
@@ -136,20 +139,44 @@ def format_report(report) -> str:
     return "\n".join(lines)
 
 
+def _add_filters(parser) -> None:
+    """--doc-type, --issuer, --year, --doc: search only those documents (ask, search)."""
+    parser.add_argument("--doc-type", help="only documents of this type (quy-dinh, huong-dan, dieu-le, tin-tuc, …)")
+    parser.add_argument("--issuer", help="only documents whose issuer contains this (e.g. \"Ban Bí thư\")")
+    parser.add_argument("--year", help="only documents issued this year (e.g. 2025)")
+    parser.add_argument("--doc", action="append", help="only this document id (repeatable)")
+
+
+def _doc_filter(args):
+    from bot.service.scope import DocFilter, type_code
+
+    year = (getattr(args, "year", None) or "").strip()
+    if year and not (len(year) == 4 and year.isdigit()):
+        raise UsageError(f"--year must be a year like 2025, got {year!r}")
+    f = DocFilter(doc_ids=tuple(getattr(args, "doc", None) or ()),
+                  doc_types=(type_code(args.doc_type),) if getattr(args, "doc_type", None) else (),
+                  issuer=getattr(args, "issuer", None) or "", year=year)
+    return f or None
+
+
 def cmd_ask(args) -> int:
     from bot.channels.console import render_answer, use_color
 
     if args.top_k is not None and args.top_k < 1:
         raise UsageError("--top-k must be >= 1")
+    doc_filter = _doc_filter(args)
     service = _service(_config(args))
-    answer = service.answer(args.question, top_k=args.top_k)
-    print(render_answer(answer, use_color(sys.stdout)))
+    answer = service.answer(args.question, top_k=args.top_k, doc_filter=doc_filter)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(answer), ensure_ascii=False))
+    else:
+        print(render_answer(answer, use_color(sys.stdout)))
     return EXIT_OK
 
 
-def _result_json(service, text: str, top_k: int) -> list[dict]:
+def _result_json(service, text: str, top_k: int, doc_filter=None) -> list[dict]:
     out = []
-    for m in service.search(text, limit=top_k):
+    for m in service.search(text, limit=top_k, doc_filter=doc_filter):
         p, d = m.passage, m.document
         out.append({"doc_id": d.doc_id, "passage_id": p.passage_id, "score": round(m.scores.fused, 4),
                     "doc_number": d.doc_number, "title": d.title, "section": p.section,
@@ -157,12 +184,12 @@ def _result_json(service, text: str, top_k: int) -> list[dict]:
     return out
 
 
-def _search_record(head: dict, service, text: str, top_k: int) -> dict:
+def _search_record(head: dict, service, text: str, top_k: int, doc_filter=None) -> dict:
     """One JSON output record; a question that cannot be searched gets no results and the reason."""
     problem = service.check_question(text)
     if problem:
         return head | {"results": [], "error": problem}
-    return head | {"results": _result_json(service, text, top_k)}
+    return head | {"results": _result_json(service, text, top_k, doc_filter)}
 
 
 def cmd_search(args) -> int:
@@ -172,9 +199,10 @@ def cmd_search(args) -> int:
         raise UsageError("give either a question or --batch FILE")
     if args.batch and not args.json:
         raise UsageError("--batch writes JSON lines: add --json")
+    doc_filter = _doc_filter(args)
     service = _service(_config(args))
     if args.question:
-        record = _search_record({"query": args.question}, service, args.question, args.top_k)
+        record = _search_record({"query": args.question}, service, args.question, args.top_k, doc_filter)
         print(json.dumps(record, ensure_ascii=False) if args.json else format_search(record))
         return EXIT_OK
     try:
@@ -193,7 +221,7 @@ def cmd_search(args) -> int:
                 record = {"id": item.get("id") if isinstance(item, dict) else None, "line": lineno,
                           "results": [], "error": f"line {lineno}: {problem}"}
             else:
-                record = _search_record({"id": item["id"]}, service, item["text"], args.top_k)
+                record = _search_record({"id": item["id"]}, service, item["text"], args.top_k, doc_filter)
             print(json.dumps(record, ensure_ascii=False), flush=True)
     return EXIT_FAIL if bad else EXIT_OK
 

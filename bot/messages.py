@@ -47,6 +47,7 @@ DOC_TYPE_NAMES = {
     "huong-dan": "Hướng dẫn",
     "ke-hoach": "Kế hoạch",
     "thong-bao": "Thông báo",
+    "dieu-le": "Điều lệ",
     "tin-tuc": "Tin tức, bài viết",
 }
 
@@ -57,6 +58,33 @@ CHAT_MORE_HINT = "(Gõ “thêm” để xem các đoạn tiếp theo.)"
 CHAT_PROMPT = "Hỏi về văn bản (gõ “thoát” hoặc Ctrl-D để dừng): "
 CHAT_WELCOME = "directive-bot — tra cứu chỉ thị, kết luận, quy định của Đảng. Kho có {documents} văn bản, {passages} đoạn."
 CHAT_BYE = "Tạm biệt."
+
+# answers from the official texts: article lookup, cross-references, status, short answer, scope (issue 13)
+UNIT_NAMES = {"phan": "Phần", "chuong": "Chương", "dieu": "Điều", "khoan": "khoản", "diem": "điểm", "muc": "mục"}
+UNIT_KINDS = {"dieu": "điều", "muc": "mục", "chuong": "chương", "phan": "phần"}  # "có 48 điều"
+UNIT_COUNT = "{document} có {count} {kind}, không có {unit}."
+UNIT_PART_MISSING = "{parent} {document} không có {unit}; dưới đây là toàn văn {whole}."
+UNIT_IMPLEMENTED_IN = "{document} không đánh số theo điều; dưới đây là phần thi hành {unit} Điều lệ Đảng."
+UNIT_TRUNCATED = "{unit} dài; đây là {shown} đoạn đầu, phần còn lại xem theo từng điều, mục."
+LINKS_IMPLEMENTED_BY = "Hướng dẫn thi hành"
+LINKS_IMPLEMENTS = "Thi hành"
+STATUS_NOT_IN_FORCE = "hết hiệu lực"
+STATUS_REPLACED = "hết hiệu lực, đã được thay thế bởi {number}"
+SHORT_ANSWER = "Trả lời ngắn"
+SCOPE_UNDERSTOOD = "chỉ tìm trong {scope}"
+SCOPE_OFFICIAL = "văn bản chính thức"
+SCOPE_NEWS = "tin, bài"
+SCOPE_YEAR = "năm {year}"
+SCOPE_ISSUER = "văn bản của {issuer}"
+SCOPE_NOTHING = "Không có đoạn nào đủ liên quan trong {scope}. Hãy hỏi lại không giới hạn văn bản."
+CHAT_WORDS_PREV = ("trước", "truoc", "điều trước", "dieu truoc", "mục trước", "muc truoc")
+CHAT_WORDS_NEXT = ("sau", "điều sau", "dieu sau", "mục sau", "muc sau", "điều tiếp", "dieu tiep")
+CHAT_WORDS_ARTICLE = ("toàn điều", "toan dieu", "toàn mục", "toan muc", "cả điều", "ca dieu")
+CHAT_UNIT_HINT = "(Gõ {words} để đọc tiếp.)"
+CHAT_UNIT_WORD_PREV = "“trước” ({label})"
+CHAT_UNIT_WORD_NEXT = "“sau” ({label})"
+CHAT_UNIT_WORD_ARTICLE = "“toàn điều” ({label})"
+CHAT_NO_UNIT = "Chưa có điều, mục nào đang xem. Hãy hỏi, ví dụ: “Điều 8 Điều lệ Đảng”."
 
 # ---------------------------------------------------------------- Telegram
 # Strings marked (HTML) are sent with parse_mode HTML: placeholders are filled with escaped text.

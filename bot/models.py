@@ -85,6 +85,24 @@ class Reference:
     issued: str = ""
     section: str = ""
     source_url: str = ""
+    # "hết hiệu lực" when the document was replaced or repealed ("" when in force or unknown), and the
+    # number (or id) of the document replacing it
+    status: str = ""
+    replaced_by: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where a passage's unit is carried out, or what it carries out (one line under the reference).
+
+    direction "implemented_by": a Quy định / Hướng dẫn unit implementing this Điều lệ passage;
+    "implements": the Điều lệ unit this passage carries out."""
+
+    direction: Literal["implemented_by", "implements"]
+    doc_id: str
+    document: str  # "Quy định 294-QĐ/TW", "Điều lệ Đảng Cộng sản Việt Nam"
+    units: tuple[str, ...]  # unit addresses in that document: ("muc:3.2",), ("dieu:4/khoan:2",)
+    labels: tuple[str, ...]  # the same, as people say them: ("mục 3.2",), ("khoản 2 Điều 4",)
 
 
 @dataclass(frozen=True)
@@ -100,6 +118,35 @@ class Hit:
     dense: float = 0.0
     # (start, end) character offsets in `text` of words that matched the question
     highlights: tuple[tuple[int, int], ...] = ()
+    links: tuple[Link, ...] = ()  # cross-references of its unit (Điều lệ <-> Quy định / Hướng dẫn)
+
+
+@dataclass(frozen=True)
+class UnitNav:
+    """The numbered unit an article lookup returned, and where a reader can go from it.
+
+    Channels offer the previous / next unit and the whole article as buttons or follow-up words and call
+    `AnswerService.unit(doc_id, path)` with the path they carry ("" when there is none)."""
+
+    doc_id: str
+    path: str  # unit address: "dieu:4/khoan:2", "muc:3.2", "muc:6.3.1/diem:c"
+    label: str  # "khoản 2 Điều 4", "mục 3.2"
+    document: str  # "Điều lệ Đảng Cộng sản Việt Nam", "Quy định 294-QĐ/TW"
+    prev: str = ""
+    prev_label: str = ""
+    next: str = ""
+    next_label: str = ""
+    article: str = ""  # the whole Điều / top-level Mục the unit belongs to
+    article_label: str = ""
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """One or two sentences of the best passage that answer the question (quoted, never written)."""
+
+    text: str
+    passage_id: str
+    reference: Reference
 
 
 @dataclass(frozen=True)
@@ -131,6 +178,9 @@ class Answer:
     offset: int = 0  # index of hits[0] in the full ranking ("Xem thêm" pages)
     has_more: bool = False
     index_version: str = ""
+    unit: UnitNav | None = None  # set when the question named a unit ("Điều 8 Điều lệ Đảng")
+    short: ShortAnswer | None = None  # "Trả lời ngắn", shown before the passages
+    scope: str = ""  # the documents the search was restricted to, in Vietnamese ("" = all)
 
     @property
     def found(self) -> bool:

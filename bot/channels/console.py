@@ -37,9 +37,33 @@ def render_hit(n: int, hit: Hit, color: bool) -> str:
     lines = [start + head + end if color else head]
     if hit.reference.source_url:
         lines.append(f"    {messages.LABEL_SOURCE}: {hit.reference.source_url}")
+    lines.extend(f"    {line}" for line in link_lines(hit))
     body = highlight(hit.text, hit.highlights, start, end)
     lines.extend("    " + line for line in body.splitlines())
     return "\n".join(lines)
+
+
+def link_lines(hit: Hit) -> list[str]:
+    """"Hướng dẫn thi hành: Quy định 294-QĐ/TW mục 3.2; …" / "Thi hành: Điều lệ Đảng … khoản 2 Điều 4"."""
+    out = []
+    for direction, title in (("implemented_by", messages.LINKS_IMPLEMENTED_BY),
+                             ("implements", messages.LINKS_IMPLEMENTS)):
+        items = [f"{link.document} {', '.join(link.labels)}" for link in hit.links if link.direction == direction]
+        if items:
+            out.append(f"{title}: {'; '.join(items)}")
+    return out
+
+
+def short_answer_line(answer: Answer) -> str:
+    """"Trả lời ngắn: … — Quy định 294-QĐ/TW, Mục 1 › 1.1 › 1.1.1" ("" without a short answer)."""
+    short = answer.short
+    if short is None:
+        return ""
+    ref = short.reference
+    kind = messages.DOC_TYPE_NAMES.get(ref.doc_type, "")
+    name = f"{kind} {ref.doc_number}".strip() if ref.doc_number else ref.title
+    where = f"{name}, {ref.section}" if ref.section else name
+    return f"{messages.SHORT_ANSWER}: {short.text} — {where}"
 
 
 def render_answer(answer: Answer, color: bool = False) -> str:
@@ -52,6 +76,8 @@ def render_answer(answer: Answer, color: bool = False) -> str:
             out.append(f"{messages.DOCUMENT_HEADER}: {citation_line(ref, with_section=False)}")
     if answer.message:
         out.append(answer.message)
+    if answer.short is not None:
+        out.append(short_answer_line(answer))
     for n, hit in enumerate(answer.hits, answer.offset + 1):
         out.append(render_hit(n, hit, color))
     if answer.suggestions:
@@ -67,6 +93,7 @@ def chat(service: AnswerService, stdin: TextIO | None = None, stdout: TextIO | N
     print(messages.CHAT_WELCOME.format(documents=info.documents, passages=info.passages), file=stdout)
     color = use_color(stdout)
     session = followups.Sessions()
+    state: dict = {}  # the unit an article lookup showed last ("trước", "sau", "toàn điều")
     interactive = stdin.isatty()
     while True:
         if interactive:
@@ -77,13 +104,55 @@ def chat(service: AnswerService, stdin: TextIO | None = None, stdout: TextIO | N
         typed = line.strip()
         if typed.lower() in ("thoát", "thoat", "exit", "quit"):
             break
-        print(_reply(service, session, typed, color), file=stdout)
+        step = unit_step(state.get("unit"), typed)
+        if step is not None:
+            print(_unit_reply(service, state, step, color), file=stdout)
+        else:
+            print(_reply(service, session, typed, color, state), file=stdout)
         print(file=stdout, flush=True)
     print(messages.CHAT_BYE, file=stdout)
     return 0
 
 
-def _reply(service: AnswerService, sessions: followups.Sessions, typed: str, color: bool) -> str:
+def unit_step(unit, typed: str) -> str | None:
+    """The unit path a follow-up word asks for ("" when there is none that way); None when `typed` is not
+    one of the words."""
+    word = typed.lower().strip(" .!?")
+    if word in messages.CHAT_WORDS_PREV:
+        return unit.prev if unit else ""
+    if word in messages.CHAT_WORDS_NEXT:
+        return unit.next if unit else ""
+    if word in messages.CHAT_WORDS_ARTICLE:
+        return unit.article if unit else ""
+    return None
+
+
+def unit_hint(unit) -> str:
+    """"(Gõ “trước” (Điều 7), “sau” (Điều 9) để đọc tiếp.)" ("" when there is nowhere to go)."""
+    words = []
+    if unit.prev:
+        words.append(messages.CHAT_UNIT_WORD_PREV.format(label=unit.prev_label))
+    if unit.next:
+        words.append(messages.CHAT_UNIT_WORD_NEXT.format(label=unit.next_label))
+    if unit.article:
+        words.append(messages.CHAT_UNIT_WORD_ARTICLE.format(label=unit.article_label))
+    return messages.CHAT_UNIT_HINT.format(words=", ".join(words)) if words else ""
+
+
+def _unit_reply(service: AnswerService, state: dict, path: str, color: bool) -> str:
+    """"trước" / "sau" / "toàn điều" after an article lookup: that unit, whole."""
+    unit = state.get("unit")
+    if unit is None or not path:
+        return messages.CHAT_NO_UNIT
+    answer = service.unit(unit.doc_id, path)
+    state["unit"] = answer.unit or unit
+    rendered = render_answer(answer, color)
+    hint = unit_hint(answer.unit) if answer.unit else ""
+    return f"{rendered}\n{hint}" if hint else rendered
+
+
+def _reply(service: AnswerService, sessions: followups.Sessions, typed: str, color: bool,
+           state: dict | None = None) -> str:
     """The text for one line typed in `chat`: an answer, the next results, one passage, or a notice."""
     is_more, number = text.is_more(typed), followups.choice(typed)
     last = sessions.get("console")
@@ -102,4 +171,8 @@ def _reply(service: AnswerService, sessions: followups.Sessions, typed: str, col
         answer = service.answer(typed)
     sessions.remember("console", answer)
     rendered = render_answer(answer, color)
+    if state is not None and not is_more:
+        state["unit"] = answer.unit
+        if answer.unit is not None and unit_hint(answer.unit):
+            rendered = f"{rendered}\n{unit_hint(answer.unit)}"
     return f"{rendered}\n{messages.CHAT_MORE_HINT}" if answer.has_more else rendered

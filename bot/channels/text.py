@@ -49,6 +49,9 @@ def reference_details(ref: Reference, with_section: bool = True) -> str:
         parts.append(f"{messages.LABEL_ISSUER}: {ref.issuer}")
     if with_section:
         parts.append(f"{messages.LABEL_SECTION}: {ref.section or messages.SECTION_OPENING}")
+    if ref.status:  # a replaced document says so, and names its replacement
+        parts.append(messages.STATUS_REPLACED.format(number=ref.replaced_by) if ref.replaced_by
+                     else messages.STATUS_NOT_IN_FORCE)
     return " · ".join(parts)
 
 

@@ -186,6 +186,10 @@ class Retriever:
             self._most_cited = sorted(counts, key=lambda k: (k not in store.doc_keys, -counts[k], k))
         return [self._store.number_names[k] for k in self._most_cited[:n]]
 
+    def token_idf(self, token: str) -> float:
+        """IDF of a folded token over this version's passages (weights for matching words)."""
+        return self._token_idf(token)
+
     # -------------------------------------------------------------- search
 
     def terms(self, question: str) -> QueryTerms:
@@ -194,13 +198,14 @@ class Retriever:
 
     def search(self, question: str | QueryTerms, *, limit: int = 10, max_per_document: int | None = None,
                lexical_weight: float | None = None, dense_weight: float | None = None,
-               with_relevance: bool = False) -> list[Match]:
+               with_relevance: bool = False, only: np.ndarray | None = None) -> list[Match]:
         """The best passages for a question, at most `max_per_document` of one document; with
-        `with_relevance`, each match's `scores.relevance` says how much of the question it covers."""
+        `with_relevance`, each match's `scores.relevance` says how much of the question it covers;
+        `only` (a boolean per passage, bot/retrieval/filters.py) restricts the search before ranking."""
         terms = question if isinstance(question, QueryTerms) else self.terms(question)
         rc = self._settings
         ranked = self._rank(terms, limit, rc.lexical_weight if lexical_weight is None else lexical_weight,
-                            rc.dense_weight if dense_weight is None else dense_weight)
+                            rc.dense_weight if dense_weight is None else dense_weight, only)
         if ranked is None:
             return []
         cap = rc.max_per_document if max_per_document is None else max_per_document
@@ -213,7 +218,8 @@ class Retriever:
             out.append(Match(passage, self._store.documents[passage.doc_id], scores))
         return out
 
-    def _rank(self, terms: QueryTerms, limit: int, wl: float, wd: float) -> _Ranked | None:
+    def _rank(self, terms: QueryTerms, limit: int, wl: float, wd: float,
+              only: np.ndarray | None = None) -> _Ranked | None:
         n = self._size
         if n == 0:
             return None
@@ -222,6 +228,13 @@ class Retriever:
         pools = []
         lex = self._lexical_scores(terms) if wl > 0 else None
         boost = self._boost(terms.doc_keys, self._settings.doc_number_boost) if terms.doc_keys else None
+        if only is not None:  # a restricted search: few enough passages are all candidates
+            allowed = np.flatnonzero(only)
+            if allowed.size <= k:
+                qvec = self._parts.embedder.encode_queries([terms.normalized]) if wd > 0 else None
+                return self._fuse(allowed.astype(np.int64), lex, qvec, boost, wl, wd) if allowed.size else None
+            lex = lex * only if lex is not None else None
+            boost = boost * only if boost is not None else None
         if lex is not None or boost is not None:
             prior = (wl * lex if lex is not None else 0.0) + (boost if boost is not None else 0.0)
             top = top_k(prior, k)
@@ -230,7 +243,8 @@ class Retriever:
         if wd > 0:
             qvec = self._parts.embedder.encode_queries([terms.normalized])
             if float(np.abs(qvec).sum()) > 0:
-                pools.append(self._parts.dense.search(qvec, k))
+                found = self._parts.dense.search(qvec, k)
+                pools.append(found[only[found]] if only is not None else found)
             else:
                 qvec = None
         cand = np.unique(np.concatenate(pools)).astype(np.int64) if pools else np.zeros(0, dtype=np.int64)

@@ -13,7 +13,9 @@ from bot.documents import docnumbers, vietnamese
 from bot import messages
 from bot.config import Config
 from bot.documents.loading import DocumentError, load_file
-from bot.service import intake
+from bot.retrieval import filters
+from bot.retrieval.filters import DocFilter
+from bot.service import articles, crossrefs, intake, references, scope, shortanswer
 from bot.models import Answer, Document, DocumentCard, Failure, Hit, IndexInfo, IndexReport, Match, Passage, Reference
 from bot.retrieval.build import build_index
 from bot.retrieval.search import QueryTerms, Retriever
@@ -31,6 +33,8 @@ _ENGLISH = frozenset(
     "with from this that these those there will would should could when where explain give "
     "list show find document documents directive directives party".split())
 _RELOAD_CHECK_SECONDS = 1.0
+RERANK = 10  # relevant passages re-ranked by their best sentence
+SENTENCE_WEIGHT = 0.5  # its weight against the fused score (scaled to the best one)
 DOCUMENT_LIST_CACHE = 200_000  # references kept for the document list (about 0.5 KB each)
 
 
@@ -47,6 +51,9 @@ class AnswerService:
         self._last_check = 0.0
         self._document_list: tuple[str, list[Reference]] | None = None  # (version, sorted references)
         self._fixed = retriever is not None
+        self._scopes = scope.Scopes()  # "theo Điều lệ", "trong Hướng dẫn 06", "chỉ văn bản chính thức"
+        self._units = articles.UnitTrees(self._scopes)  # structured documents' units (lookup, links)
+        self._xrefs = crossrefs.CrossRefs(self._units)
         if retriever is not None:
             self._retriever = retriever
             return
@@ -111,8 +118,10 @@ class AnswerService:
 
     # -------------------------------------------------------------- answers
 
-    def answer(self, question: str | None, *, top_k: int | None = None, offset: int = 0) -> Answer:
-        """Best passages for a question, with references; never raises for bad questions."""
+    def answer(self, question: str | None, *, top_k: int | None = None, offset: int = 0,
+               doc_filter: DocFilter | None = None) -> Answer:
+        """Best passages for a question, with references; never raises for bad questions. `doc_filter`
+        restricts the search (command-line filters); otherwise a scope named in the question does."""
         rc = self.config.retrieval
         top_k = rc.top_k if top_k is None else max(1, top_k)
         offset = max(0, offset)
@@ -127,10 +136,17 @@ class AnswerService:
         if _looks_english(terms):
             answer.message = messages.NOT_VIETNAMESE
             return answer
-        ranked = r.search(terms, limit=min(max(offset + top_k + 1, 10), rc.candidates), with_relevance=True)
+        looked = articles.lookup(self._units, r, text) if offset == 0 and not doc_filter else None
+        if looked is not None:  # "Điều 8 Điều lệ Đảng": that unit, whole
+            looked.understood = answer.understood
+            return self._enrich(r, looked, None)
+        where = self._where(r, answer, doc_filter)
+        ranked = r.search(terms, limit=min(max(offset + top_k + 1, 10), rc.candidates), with_relevance=True,
+                          only=filters.passage_mask(r, where.filter) if where is not None else None)
         if terms.doc_keys:
             answer.document = self._card(r, terms, ranked)
         relevant = [m for m in ranked if m.scores.boosted or m.scores.relevance >= rc.min_relevance]
+        relevant = self._reorder(r, terms, relevant)
         page = relevant[offset: offset + top_k]
         answer.has_more = len(relevant) > offset + top_k
         if page:
@@ -138,6 +154,8 @@ class AnswerService:
             answer.hits = [_hit(m.passage, m.document, terms, m) for m in page]
         else:
             answer.message = messages.NOT_FOUND if offset == 0 else messages.NO_MORE
+            if where is not None and offset == 0:
+                answer.message = messages.SCOPE_NOTHING.format(scope=where.label)
             answer.suggestions = self._suggestions(r)
         if answer.document is not None and not answer.document.documents:
             name = answer.document.doc_number
@@ -146,6 +164,47 @@ class AnswerService:
             if not answer.document.mentions:  # a number the collection does not know: nothing unrelated
                 answer.status, answer.hits, answer.has_more = "not_found", [], False
                 answer.suggestions = self._suggestions(r)
+        return self._enrich(r, answer, terms)
+
+    def _reorder(self, r: Retriever, terms: QueryTerms, matches: list[Match]) -> list[Match]:
+        """Documents in force before replaced ones. Among the first passages of structured texts, one
+        with a sentence that covers the question well goes before one that spreads the words (the short
+        answer's measure); they take each other's places, other passages keep theirs."""
+        head = list(matches[:RERANK])
+        slots = [i for i, m in enumerate(head) if m.passage.units]
+        if len(slots) > 1 and not terms.doc_keys:
+            top = max(head[i].scores.fused for i in slots) or 1.0
+            key = {i: head[i].scores.fused / top + SENTENCE_WEIGHT * shortanswer.best_sentence(
+                terms, head[i].passage.text, r.token_idf) for i in slots}
+            for slot, i in zip(slots, sorted(slots, key=lambda i: -key[i])):
+                head[slot] = matches[i]
+        return sorted(head + matches[RERANK:], key=lambda m: not references.in_force(m.document))
+
+    def _where(self, r: Retriever, answer: Answer, doc_filter: DocFilter | None) -> scope.Scope | None:
+        """The documents to search: the command line's filter, or a scope the question names (said in
+        "Hiểu câu hỏi là")."""
+        where = scope.Scope(doc_filter, scope.describe(r, doc_filter)) if doc_filter \
+            else self._scopes.parse(r, answer.question)
+        if where is not None:
+            answer.scope = where.label
+            said = messages.SCOPE_UNDERSTOOD.format(scope=where.label)
+            answer.understood = f"{answer.understood or answer.question} ({said})"
+        return where
+
+    def unit(self, doc_id: str, path: str) -> Answer:
+        """One numbered unit of a document, whole ("dieu:9", "muc:3.2"): channels' previous / next /
+        whole-article buttons and words, from Answer.unit."""
+        r = self.retriever
+        return self._enrich(r, articles.unit_answer(self._units, r, doc_id, path), None)
+
+    def _enrich(self, r: Retriever, answer: Answer, terms: QueryTerms | None) -> Answer:
+        """Cross-reference lines under the references, and the short answer before the passages."""
+        if answer.unit is not None:
+            answer.hits = self._xrefs.for_unit_hits(r, answer.unit, answer.hits)
+        else:
+            answer.hits = self._xrefs.for_hits(r, answer.hits)
+        if terms is not None and answer.found and answer.offset == 0:
+            answer.short = shortanswer.pick(terms, answer.hits, r.token_idf)
         return answer
 
     def check_question(self, text: str | None) -> str:
@@ -208,11 +267,13 @@ class AnswerService:
         return [self._plain_hit(r, p) for p in r.document_passages(doc_id)]
 
     def search(self, question: str, *, limit: int = 10, max_per_document: int | None = None,
-               lexical_weight: float | None = None, dense_weight: float | None = None) -> list[Match]:
+               lexical_weight: float | None = None, dense_weight: float | None = None,
+               doc_filter: DocFilter | None = None) -> list[Match]:
         """The ranked passages for a question, without the answer's relevance threshold (`search`,
-        evaluation); weights default to config.yaml's."""
-        return self.retriever.search(question, limit=limit, max_per_document=max_per_document,
-                                     lexical_weight=lexical_weight, dense_weight=dense_weight)
+        evaluation); weights default to config.yaml's; `doc_filter` restricts the documents."""
+        r = self.retriever
+        return r.search(question, limit=limit, max_per_document=max_per_document, lexical_weight=lexical_weight,
+                        dense_weight=dense_weight, only=filters.passage_mask(r, doc_filter) if doc_filter else None)
 
     def all_passages(self):
         """Every passage of the served version, in index order (an iterator)."""
@@ -286,11 +347,7 @@ def _display_number(text: str, key: str) -> str:
 
 
 def _reference(doc, section: str = "", page: int = 0) -> Reference:
-    if page:  # PDF documents: the page goes with the section ("II. Nhiệm vụ · trang 3")
-        section = f"{section} · {messages.PAGE.format(page=page)}" if section \
-            else messages.PAGE.format(page=page).capitalize()
-    return Reference(doc_id=doc.doc_id, title=doc.title, doc_number=doc.doc_number, doc_type=doc.doc_type,
-                     issuer=doc.issuer, issued=doc.issued, section=section, source_url=doc.source_url)
+    return references.reference(doc, section, page)
 
 
 def _looks_english(terms: QueryTerms) -> bool:
