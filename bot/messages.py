@@ -38,18 +38,26 @@ LABEL_INCOMPLETE = "(bản trích, không đầy đủ)"
 SECTION_OPENING = "Phần mở đầu"
 PAGE = "trang {page}"
 
-DOC_TYPE_NAMES = {
-    "chi-thi": "Chỉ thị",
-    "ket-luan": "Kết luận",
-    "nghi-quyet": "Nghị quyết",
-    "quy-dinh": "Quy định",
-    "quyet-dinh": "Quyết định",
-    "huong-dan": "Hướng dẫn",
-    "ke-hoach": "Kế hoạch",
-    "thong-bao": "Thông báo",
-    "dieu-le": "Điều lệ",
-    "tin-tuc": "Tin tức, bài viết",
-}
+# The one table of document types: (code in a document number, Document.doc_type, name), in the order
+# documents are listed by type. "" where a type has no code (news) or no doc_type of its own (a plenum).
+DOC_TYPES: tuple[tuple[str, str, str], ...] = (
+    ("CT", "chi-thi", "Chỉ thị"),
+    ("KL", "ket-luan", "Kết luận"),
+    ("NQ", "nghi-quyet", "Nghị quyết"),
+    ("QĐ", "quy-dinh", "Quy định"),
+    ("QĐi", "quy-dinh", "Quy định"),
+    ("", "quyet-dinh", "Quyết định"),
+    ("HD", "huong-dan", "Hướng dẫn"),
+    ("KH", "ke-hoach", "Kế hoạch"),
+    ("TB", "thong-bao", "Thông báo"),
+    ("BC", "", "Báo cáo"),
+    ("HNTW", "", "Hội nghị Trung ương"),
+    ("", "dieu-le", "Điều lệ"),
+    ("", "tin-tuc", "Tin tức, bài viết"),
+)
+DOC_TYPE_NAMES = {doc_type: name for _code, doc_type, name in DOC_TYPES if doc_type}  # doc_type -> name
+TYPE_NAMES_BY_CODE = {code: name for code, _doc_type, name in DOC_TYPES if code}  # "CT" -> "Chỉ thị"
+DOC_TYPE_BY_CODE = {code: doc_type for code, doc_type, _name in DOC_TYPES if code and doc_type}  # "CT" -> "chi-thi"
 
 DOCUMENT_HEADER = "Văn bản"
 UNDERSTOOD = "Hiểu câu hỏi là: “{question}”"

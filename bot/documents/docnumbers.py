@@ -15,6 +15,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from bot import messages
+
 __all__ = [
     "DocNumber",
     "TYPE_NAMES",
@@ -25,18 +27,7 @@ __all__ = [
     "describe",
 ]
 
-TYPE_NAMES: dict[str, str] = {
-    "CT": "Chỉ thị",
-    "KL": "Kết luận",
-    "NQ": "Nghị quyết",
-    "QĐ": "Quy định",
-    "QĐi": "Quy định",
-    "HD": "Hướng dẫn",
-    "KH": "Kế hoạch",
-    "TB": "Thông báo",
-    "BC": "Báo cáo",
-    "HNTW": "Hội nghị Trung ương",
-}
+TYPE_NAMES: dict[str, str] = messages.TYPE_NAMES_BY_CODE  # "CT" -> "Chỉ thị" (bot/messages.py holds the table)
 
 # Plenum (Hội nghị Trung ương <n> khóa <term>) -> the resolution it issued. Only verified facts belong here.
 PLENUM_RESOLUTIONS: dict[str, str] = {

@@ -17,7 +17,8 @@ from bot.models import Document, Failure
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_EXTENSIONS = (".md", ".markdown", ".txt", ".jsonl", ".docx", ".pdf", ".html", ".htm")
+TEXT_EXTENSIONS = (".md", ".markdown", ".txt", ".jsonl")  # read as UTF-8 text; the others by bot/documents/formats
+SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS + (".docx", ".pdf", ".html", ".htm")
 # name.yaml beside name.docx (or any single-document file) sets or overrides its metadata
 SIDECAR_EXTENSIONS = (".yaml", ".yml")
 _SIDECAR_TARGETS = tuple(e for e in SUPPORTED_EXTENSIONS if e != ".jsonl")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from bot import messages
 from bot.config import Config
-from bot.documents.loading import SUPPORTED_EXTENSIONS
+from bot.documents.loading import SUPPORTED_EXTENSIONS, TEXT_EXTENSIONS
 from bot.models import Document, Failure, IndexInfo, IndexReport
 from bot.service.querylog import QueryLog, QueryStats
 
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# formats whose bytes must be UTF-8 text (the others are read by bot/documents/formats.py)
-TEXT_EXTENSIONS = (".md", ".markdown", ".txt", ".jsonl")
 Progress = Callable[[str], None]
 
 
