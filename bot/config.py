@@ -78,6 +78,7 @@ class TelegramConfig:
     api_base_url: str = "https://api.telegram.org/bot"
     api_base_file_url: str = "https://api.telegram.org/file/bot"
     admin_ids: list[int] = field(default_factory=list)
+    trainer_ids: list[int] = field(default_factory=list)  # may schedule quiz series (/lichontap); admins too
     webhook: WebhookConfig | None = None
     max_upload_mb: float = 20.0
     questions_per_minute: int = 20  # per user; more are answered with a polite "slow down"

@@ -280,3 +280,18 @@ QUIZ_SHORT_ANSWER = "Trả lời: {answer}"
 QUIZ_SHEET_ANSWERS = "Đáp án"
 TG_QUIZ_BUTTON_CLAUSE = "Xem điều khoản"
 TG_QUIZ_GONE = "Câu hỏi này không còn trong kho (kho vừa được cập nhật). Gõ /ontap để có câu mới."
+QUIZ_WEEKDAYS = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"]
+QUIZ_EVERY_DAY = "hằng ngày"
+QUIZ_ANY_TOPIC = "mọi chủ đề"
+QUIZ_SCHEDULE_LINE = "#{id}: {day} lúc {hour:02d}:{minute:02d}, {count} câu, {topic}"
+QUIZ_SCHEDULE_USAGE = ("Hãy ghi lịch theo mẫu: /lichontap thứ 5 19:30 5 câu Quy định 294 "
+                       "(ngày: thứ 2 … thứ 7, chủ nhật hoặc hằng ngày; giờ Việt Nam; số câu 1–10; "
+                       "chủ đề hoặc văn bản nếu cần). Xem lịch: /lichontap; xoá: /lichontap xoá <số>.")
+QUIZ_SCHEDULED = "Đã đặt lịch ôn tập {line}. Lịch được giữ cả khi bot khởi động lại."
+QUIZ_SCHEDULES = "Lịch ôn tập của nhóm này:\n{lines}"
+QUIZ_NO_SCHEDULES = "Nhóm này chưa có lịch ôn tập nào. " + QUIZ_SCHEDULE_USAGE
+QUIZ_SCHEDULE_REMOVED = "Đã xoá lịch ôn tập #{id}."
+QUIZ_SCHEDULE_UNKNOWN = "Không có lịch ôn tập #{id} trong nhóm này."
+QUIZ_TRAINERS_ONLY = ("Chỉ người hướng dẫn ôn tập (hoặc quản trị viên) mới đặt được lịch ôn tập. "
+                      "Mọi người vẫn dùng được /ontap.")
+QUIZ_SCHEDULING_OFF = "Bot này chưa bật lịch hẹn giờ (thiếu gói job-queue); /ontap vẫn dùng được."

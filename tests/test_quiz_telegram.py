@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import time
 
 import pytest
 
@@ -11,9 +13,12 @@ from bot.config import load_config
 from bot.service.answering import AnswerService
 from bot.service.quizfacts import in_text
 from tests.conftest import KNOWLEDGE, write_config
-from tests.fake_telegram import GROUP
+from tests.fake_telegram import GROUP, USER
 from tests.test_quiz import EXCERPTS
 from tests.test_telegram import button, buttons, running
+
+
+TRAINER = {"id": 2002, "is_bot": False, "first_name": "Bí thư", "language_code": "vi"}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +28,7 @@ def quiz_service(tmp_path_factory) -> AnswerService:
     for path in EXCERPTS:
         shutil.copy(path, folder / "knowledge" / path.name)
     shutil.copy(KNOWLEDGE / "tin-quangtri-so-ket-3-nam-ct05.md", folder / "knowledge")
-    return AnswerService(load_config(write_config(folder)))
+    return AnswerService(load_config(write_config(folder, telegram={"trainer_ids": [TRAINER["id"]]})))
 
 
 @pytest.fixture
@@ -103,3 +108,73 @@ def test_ontap_on_a_topic_no_clause_covers_says_so(bot):
 def test_ontap_is_registered_as_a_public_command(bot):
     [call] = [c for c in bot.fake.wait_for("setMyCommands") if "scope" not in c.params]
     assert "ontap" in [c["command"] for c in call.params["commands"]]
+
+
+# ---------------------------------------------------------------- schedules
+
+def test_schedules_are_read_in_vietnamese_with_day_time_count_and_topic():
+    from bot.service.quizschedule import EVERY_DAY, ScheduleError, parse_schedule
+
+    assert parse_schedule("thứ 5 19:30 5 câu Quy định 294") == (3, 19 * 60 + 30, 5, "Quy định 294")
+    assert parse_schedule("chủ nhật 8h 3 câu") == (6, 480, 3, "")
+    assert parse_schedule("hằng ngày 7:05 đảng viên dự bị") == (EVERY_DAY, 425, 1, "đảng viên dự bị")
+    assert parse_schedule("thu 2 20:00 40 cau") == (0, 1200, 10, "")
+    with pytest.raises(ScheduleError):
+        parse_schedule("ngày mai 7h")
+    with pytest.raises(ScheduleError):
+        parse_schedule("thứ 5 25:00")
+
+
+def test_only_trainers_and_admins_schedule_a_series(bot):
+    message = bot.ask("/lichontap thứ 5 19:30 5 câu Quy định 294", chat=GROUP, user=USER)
+    [reply] = bot.replies(message)
+    assert reply.params["text"] == render_escape(messages.QUIZ_TRAINERS_ONLY)
+    assert not bot.application.job_queue.jobs() or all(
+        not j.name.startswith("quiz-schedule-") for j in bot.application.job_queue.jobs())
+
+
+def render_escape(text: str) -> str:
+    from bot.channels.telegram.render import escape
+
+    return escape(text)
+
+
+def _jobs(application, name: str, present: bool = True, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = application.job_queue.get_jobs_by_name(name)
+        if bool(jobs) == present:
+            return jobs
+        time.sleep(0.02)
+    raise AssertionError(f"job {name} {'missing' if present else 'still there'}")
+
+
+def test_a_schedule_survives_a_restart_and_posts_its_series_on_time(quiz_service, tmp_path):
+    with running(quiz_service, tmp_path) as bot:
+        message = bot.ask("/lichontap thứ 5 19:30 3 câu Quy định 294", chat=GROUP, user=TRAINER)
+        [reply] = bot.replies(message)
+        assert reply.params["text"].startswith("Đã đặt lịch ôn tập #")
+        schedule_id = int(reply.params["text"].split("#")[1].split(":")[0])
+        [job] = _jobs(bot.application, f"quiz-schedule-{schedule_id}")
+        when = job.next_t.astimezone(dt.timezone(dt.timedelta(hours=7)))
+        assert (when.weekday(), when.hour, when.minute) == (3, 19, 30)
+        listing = bot.ask("/lichontap", chat=GROUP, user=TRAINER)
+        assert "thứ Năm lúc 19:30, 3 câu, Quy định 294" in bot.replies(listing)[0].params["text"]
+    with running(quiz_service, tmp_path) as bot:  # a new process on the same database
+        [job] = _jobs(bot.application, f"quiz-schedule-{schedule_id}")
+        start = bot.fake.mark()
+        job.job.modify(next_run_time=dt.datetime.now(dt.timezone.utc))  # 19:30 on Thursday is now
+        polls = bot.fake.wait_for("sendPoll", count=3, after=start)
+        assert {int(p.params["chat_id"]) for p in polls} == {GROUP["id"]}
+        assert all(p.params["explanation"].startswith("Quy định 294-QĐ/TW") for p in polls)
+        removed = bot.ask(f"/lichontap xoá {schedule_id}", chat=GROUP, user=TRAINER)
+        assert bot.replies(removed)[0].params["text"] == f"Đã xoá lịch ôn tập #{schedule_id}."
+        _jobs(bot.application, f"quiz-schedule-{schedule_id}", present=False)
+    with running(quiz_service, tmp_path) as bot:
+        listing = bot.ask("/lichontap", chat=GROUP, user=TRAINER)
+        assert bot.replies(listing)[0].params["text"].startswith("Nhóm này chưa có lịch ôn tập nào.")
+
+
+def test_a_schedule_that_cannot_be_read_gets_the_pattern_to_follow(bot):
+    message = bot.ask("/lichontap tối mai nhé", chat=GROUP, user=TRAINER)
+    assert "/lichontap thứ 5 19:30 5 câu Quy định 294" in bot.replies(message)[0].params["text"]

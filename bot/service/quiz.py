@@ -23,6 +23,7 @@ from bot.service.quizrules import QuizItem, is_official, passage_items
 MAX_SERIES = 10  # questions in one series (/ontap 5)
 EXPLANATION_LIMIT = 200  # Telegram sendPoll: explanation 0-200 characters, at most 2 line feeds
 _TOPIC_PASSAGES = 20  # a topic draws from its most relevant passages
+_TOPIC_SHARE = 0.6  # ... that cover at least this share of what the best passage covers
 _TYPE_WORDS = {"dieu le": ("dieu-le", "dieu le"), "quy dinh": ("quy-dinh", "quy dinh"),
                "huong dan": ("huong-dan", "huong dan"), "chi thi": ("chi-thi", "chi thi"),
                "nghi quyet": ("nghi-quyet", "nghi quyet"), "ket luan": ("ket-luan", "ket luan"),
@@ -89,9 +90,12 @@ class QuizService:
         min_relevance = self.answers.config.retrieval.min_relevance
         wanted = {i.passage_id for i in items}
         ranked: list[str] = []
+        best = 0.0
         for match in r.search(rest, limit=200, max_per_document=200, with_relevance=True):
-            pid = match.passage.passage_id
-            if pid in wanted and pid not in ranked and (match.scores.relevance or 0.0) >= min_relevance:
+            pid, relevance = match.passage.passage_id, match.scores.relevance or 0.0
+            best = max(best, relevance)
+            # passages covering the topic about as well as the best one (not those sharing one word of it)
+            if pid in wanted and pid not in ranked and relevance >= max(min_relevance, best * _TOPIC_SHARE):
                 ranked.append(pid)
             if len(ranked) == _TOPIC_PASSAGES:
                 break
@@ -124,7 +128,7 @@ def pick(candidates: list[QuizItem], count: int, seed: int | None, *, ranked: bo
     rng = random.Random(seed)
     order = list(candidates)
     if ranked:
-        head = order[: max(count * 3, 12)]
+        head = order[: max(count * 2, 4)]
         rng.shuffle(head)
         order = head + order[len(head):]
     else:

@@ -13,18 +13,27 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot import messages
 from bot.channels.quiztext import share_item
 from bot.channels.telegram import render
-from bot.channels.telegram.state import deps
+from bot.channels.telegram.state import CHANNEL, deps
 from bot.service.quiz import QuizService, explanation, parse_count
+from bot.service.quizschedule import EVERY_DAY, QuizSchedules, Schedule, ScheduleError, parse_schedule
 from bot.service.quizrules import QuizItem
 
 log = logging.getLogger(__name__)
 
 _QUIZ_KEY = "quiz"
+_SCHEDULES_KEY = "quiz_schedules"
+_REMOVE = ("xoá", "xóa", "xoa", "huỷ", "hủy", "huy")
 
 
 def register(application: Application) -> None:
-    """/ontap and the quiz buttons (register before any catch-all button handler)."""
+    """/ontap, /lichontap and the quiz buttons (before any catch-all button handler); the saved schedules
+    are put back on the job queue as soon as the application runs."""
     application.add_handler(CommandHandler("ontap", ontap))
+    application.add_handler(CommandHandler("lichontap", lichontap))
+    if application.job_queue is not None:
+        application.job_queue.run_once(restore_schedules, when=0, name="quiz-restore")
+    else:
+        log.warning("telegram: no job queue (install python-telegram-bot[job-queue]): quiz schedules are off")
     application.add_handler(CallbackQueryHandler(clause_button, pattern=r"^qclause:[0-9a-f]{6,32}$"))
     application.add_handler(CallbackQueryHandler(share_button, pattern=r"^qshare:[0-9a-f]{6,32}$"))
 
@@ -86,3 +95,79 @@ async def share_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer()
     text = share_item(item) if item is not None else messages.TG_QUIZ_GONE
     await query.message.reply_html(render.escape(text))
+
+
+# ---------------------------------------------------------------- schedules (/lichontap)
+
+def schedules(application: Application) -> QuizSchedules:
+    data = application.bot_data
+    if _SCHEDULES_KEY not in data:
+        data[_SCHEDULES_KEY] = QuizSchedules(data["deps"].querylog.store)
+    return data[_SCHEDULES_KEY]
+
+
+def _job_name(schedule_id: int) -> str:
+    return f"quiz-schedule-{schedule_id}"
+
+
+def add_job(application: Application, schedule: Schedule) -> None:
+    """Run the series at its time; PTB counts days from Sunday (0), the schedule from Monday (0)."""
+    days = tuple(range(7)) if schedule.weekday == EVERY_DAY else ((schedule.weekday + 1) % 7,)
+    application.job_queue.run_daily(scheduled_series, time=schedule.time, days=days,
+                                    name=_job_name(schedule.schedule_id), data=schedule,
+                                    chat_id=int(schedule.chat_id))
+
+
+async def restore_schedules(context: ContextTypes.DEFAULT_TYPE) -> None:
+    saved = schedules(context.application).all(CHANNEL)
+    for schedule in saved:
+        add_job(context.application, schedule)
+    log.info("telegram: %d quiz schedule(s) restored", len(saved))
+
+
+async def scheduled_series(context: ContextTypes.DEFAULT_TYPE) -> None:
+    schedule: Schedule = context.job.data
+    items = quiz_service(context).draw(schedule.topic, count=schedule.count,
+                                       seed=random.SystemRandom().randrange(2 ** 32))
+    if not items:
+        log.warning("telegram: quiz schedule %s drew no item (topic %r)", schedule.schedule_id, schedule.topic)
+        return
+    await post_items(context.bot, int(schedule.chat_id), items)
+
+
+async def lichontap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/lichontap thứ 5 19:30 5 câu Quy định 294 (trainers); /lichontap lists; /lichontap xoá N removes."""
+    d = deps(context)
+    user = update.effective_user
+    chat_id = update.effective_chat.id
+    reply = update.effective_message.reply_html
+    if user is None or not (user.id in d.config.telegram.trainer_ids or d.is_admin(user.id)):
+        await reply(render.escape(messages.QUIZ_TRAINERS_ONLY))
+        return
+    if context.application.job_queue is None:
+        await reply(render.escape(messages.QUIZ_SCHEDULING_OFF))
+        return
+    store = schedules(context.application)
+    words = list(context.args or [])
+    if not words:
+        lines = "\n".join(s.describe() for s in store.all(CHANNEL, chat_id))
+        await reply(render.escape(messages.QUIZ_SCHEDULES.format(lines=lines) if lines else
+                                  messages.QUIZ_NO_SCHEDULES))
+        return
+    if words[0].lower() in _REMOVE and len(words) == 2 and words[1].lstrip("#").isdigit():
+        schedule_id = int(words[1].lstrip("#"))
+        removed = store.remove(CHANNEL, chat_id, schedule_id)
+        for job in context.application.job_queue.get_jobs_by_name(_job_name(schedule_id)):
+            job.schedule_removal()
+        text = messages.QUIZ_SCHEDULE_REMOVED if removed else messages.QUIZ_SCHEDULE_UNKNOWN
+        await reply(render.escape(text.format(id=schedule_id)))
+        return
+    try:
+        weekday, minute, count, topic = parse_schedule(" ".join(words))
+    except ScheduleError as exc:
+        await reply(render.escape(str(exc)))
+        return
+    schedule = store.add(channel=CHANNEL, chat_id=chat_id, weekday=weekday, minute=minute, count=count,
+                         topic=topic, created_by=user.id)
+    add_job(context.application, schedule)
+    await reply(render.escape(messages.QUIZ_SCHEDULED.format(line=schedule.describe())))

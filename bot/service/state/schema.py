@@ -88,3 +88,16 @@ locks = Table(
     Column("holder", String(128), nullable=False),
     Column("lease_until", Float, nullable=False),
 )
+
+quiz_schedules = Table(
+    "quiz_schedules", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(32), nullable=False),
+    Column("chat_id", Text, nullable=False),  # where to post (a group's id, needed in clear to post there)
+    Column("weekday", Integer, nullable=False),  # 0 Monday .. 6 Sunday; -1 every day
+    Column("minute", Integer, nullable=False),  # minutes after midnight, Vietnam time (UTC+7)
+    Column("count", Integer, nullable=False),
+    Column("topic", Text, nullable=False, server_default=""),
+    Column("created_by", Text, nullable=False, server_default=""),  # salted hash of the trainer's id
+    Column("created_at", Float, nullable=False),
+)
