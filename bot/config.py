@@ -20,6 +20,13 @@ class ConfigError(Exception):
 class KnowledgeConfig:
     dir: Path = Path("knowledge")
     max_file_mb: float = 20.0
+    # what one document may cost to read (docs/limits.md); a file over a limit is refused with the reason
+    max_pages: int = 1000  # PDF pages
+    max_chars: int = 2_000_000  # characters of text in one document
+    max_unzipped_mb: float = 100.0  # .docx: uncompressed size of the archive
+    max_xml_mb: float = 15.0  # .docx: uncompressed size of its XML parts
+    max_zip_ratio: float = 100.0  # .docx: uncompressed / compressed size of one part
+    max_html_depth: int = 200  # nesting of HTML elements
 
 
 @dataclass
@@ -228,7 +235,15 @@ def _validate(cfg: Config, where: str) -> None:
     need(e.batch_size >= 1, "embedding.batch_size", ">= 1", e.batch_size)
     need(cfg.index.keep_versions >= 2, "index.keep_versions", ">= 2 (the current and the previous)",
          cfg.index.keep_versions)
-    need(cfg.knowledge.max_file_mb > 0, "knowledge.max_file_mb", "> 0", cfg.knowledge.max_file_mb)
+    k = cfg.knowledge
+    need(k.max_file_mb > 0, "knowledge.max_file_mb", "> 0", k.max_file_mb)
+    need(k.max_pages >= 1, "knowledge.max_pages", ">= 1", k.max_pages)
+    need(k.max_chars >= 1000, "knowledge.max_chars", ">= 1000", k.max_chars)
+    need(k.max_unzipped_mb > 0, "knowledge.max_unzipped_mb", "> 0", k.max_unzipped_mb)
+    need(k.max_xml_mb > 0, "knowledge.max_xml_mb", "> 0", k.max_xml_mb)
+    need(k.max_zip_ratio >= 10, "knowledge.max_zip_ratio", ">= 10", k.max_zip_ratio)
+    # the HTML parser (libxml2) stops at 256 levels by itself: a deeper limit would silently cut pages short
+    need(8 <= k.max_html_depth <= 250, "knowledge.max_html_depth", "between 8 and 250", k.max_html_depth)
     need(cfg.telegram.questions_per_minute >= 1, "telegram.questions_per_minute", ">= 1",
          cfg.telegram.questions_per_minute)
     need(cfg.zalo.mode in ("polling", "webhook"), "zalo.mode", "polling or webhook", cfg.zalo.mode)

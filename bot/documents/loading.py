@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from bot.documents import docnumbers, formats, status
+from bot.documents.limits import DEFAULT, MAX_METADATA_BYTES, Limits, bound_runs, over_chars
+from bot.documents.metadata import MetadataError, check_fields, load_yaml
 from bot.models import Document, Failure
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,10 @@ def is_document_file(path: Path) -> bool:
     return not (name.startswith(".") or name.startswith("_") or name.upper().startswith("README"))
 
 
-def load_knowledge(root: Path, *, max_file_mb: float = 20.0) -> LoadResult:
-    """Load every document under `root` (recursively, in path order)."""
+def load_knowledge(root: Path, *, max_file_mb: float = 20.0, limits: Limits | object = DEFAULT) -> LoadResult:
+    """Load every document under `root` (recursively, in path order); `limits` (Limits, or the KnowledgeConfig
+    holding them) bound what one file may cost."""
+    limits = limits if isinstance(limits, Limits) else Limits.from_config(limits)
     root = Path(root)
     result = LoadResult()
     if not root.is_dir():
@@ -75,7 +77,7 @@ def load_knowledge(root: Path, *, max_file_mb: float = 20.0) -> LoadResult:
             continue
         warnings: list[Failure] = []
         try:
-            docs = load_file(path, rel=rel, max_file_mb=max_file_mb, warnings=warnings)
+            docs = load_file(path, rel=rel, max_file_mb=max_file_mb, warnings=warnings, limits=limits)
         except DocumentError as exc:
             result.failures.append(Failure(exc.path, exc.reason))
             log.warning("skipped %s: %s", exc.path, exc.reason)
@@ -105,7 +107,7 @@ def load_knowledge(root: Path, *, max_file_mb: float = 20.0) -> LoadResult:
 
 
 def load_file(path: Path, *, rel: str | None = None, max_file_mb: float = 20.0,
-              warnings: list[Failure] | None = None) -> list[tuple[Document | Failure, str]]:
+              warnings: list[Failure] | None = None, limits: Limits = DEFAULT) -> list[tuple[Document | Failure, str]]:
     """Load one file; returns (document or per-line failure, where) pairs. Raises DocumentError.
 
     Problems that do not stop the file from being indexed (metadata not found, scanned pages) are
@@ -122,11 +124,15 @@ def load_file(path: Path, *, rel: str | None = None, max_file_mb: float = 20.0,
         raise DocumentError(rel, f"file is {size / 1048576:.1f} MB, larger than knowledge.max_file_mb "
                                  f"({max_file_mb:g} MB)")
     if ext == ".jsonl":
-        return _load_jsonl(_decode(path.read_bytes(), rel), rel)
+        return _load_jsonl(_decode(path.read_bytes(), rel), rel, limits)
     sidecar = _read_sidecar(path, rel)
     if ext in formats.EXTRACTORS:
-        return [(_load_extracted(path, rel, sidecar, warnings), rel)]
+        return [(_load_extracted(path, rel, sidecar, warnings, limits), rel)]
     text = _decode(path.read_bytes(), rel)
+    if not text.strip():
+        raise DocumentError(rel, "empty file (no text)")
+    if len(text) > limits.max_chars:
+        raise DocumentError(rel, over_chars(len(text), limits))
     if ext == ".txt":
         return [(_load_txt(text, rel, path.stem, sidecar, warnings), rel)]
     return [(_load_markdown(text, rel, path.stem, sidecar, warnings), rel)]
@@ -138,27 +144,28 @@ def _read_sidecar(path: Path, rel: str) -> dict:
         side = path.with_suffix(ext)
         if not side.is_file():
             continue
+        size = side.stat().st_size
+        if size > MAX_METADATA_BYTES:
+            raise DocumentError(rel, f"invalid metadata file {side.name}: {size:,} bytes, more than "
+                                     f"{MAX_METADATA_BYTES:,}")
         try:
-            meta = yaml.safe_load(side.read_text(encoding="utf-8-sig"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise DocumentError(rel, f"invalid metadata file {side.name}: "
-                                     f"{getattr(exc, 'problem', None) or exc}") from None
-        if meta is None:
-            return {}
-        if not isinstance(meta, dict):
-            raise DocumentError(rel, f"metadata file {side.name} must be a mapping of fields (title: ..., ...)")
-        return meta
+            return load_yaml(side.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise DocumentError(rel, f"invalid metadata file {side.name}: not UTF-8 text ({exc.reason})") from None
+        except MetadataError as exc:
+            raise DocumentError(rel, f"invalid metadata file {side.name}: {exc}") from None
     return {}
 
 
-def _load_extracted(path: Path, rel: str, sidecar: dict, warnings: list[Failure]) -> Document:
-    """.docx, .pdf, .html: text from bot/formats.py, metadata from the format, the header, then the sidecar."""
+def _load_extracted(path: Path, rel: str, sidecar: dict, warnings: list[Failure], limits: Limits) -> Document:
+    """.docx, .pdf, .html: text from bot/documents/formats, metadata from the format and the header (read by
+    formats.extract before the signature block is dropped), then the sidecar."""
     try:
-        extraction = formats.extract(path)
+        extraction = formats.extract(path, limits)
     except formats.FormatError as exc:
         raise DocumentError(rel, str(exc)) from None
     warnings.extend(Failure(rel, note) for note in extraction.notes)
-    found = {**extraction.meta, **formats.extract_header_metadata(extraction.text)}
+    found = extraction.meta
     doc = _with_found_metadata({"id": formats.file_id(path.stem)}, found, sidecar, extraction.text, rel,
                                warnings)
     if extraction.page_starts:
@@ -205,23 +212,17 @@ def _load_markdown(text: str, rel: str, stem: str, sidecar: dict | None = None,
         if not match:
             raise DocumentError(rel, "front matter starts with '---' but has no closing '---' line")
         try:
-            meta = yaml.safe_load(match.group(1))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 2}" if mark is not None else ""
-            raise DocumentError(rel, f"invalid YAML front matter{at}: "
-                                     f"{getattr(exc, 'problem', None) or exc}") from None
-        if meta is None:
-            meta = {}
-        if not isinstance(meta, dict):
-            raise DocumentError(rel, "front matter must be a mapping of fields (id: ..., title: ...)")
+            meta = load_yaml(match.group(1), line_offset=2)
+        except MetadataError as exc:
+            raise DocumentError(rel, f"front matter: {exc}") from None
         if "id" not in meta:
             raise DocumentError(rel, "front matter has no 'id'")
         body = text[match.end():]
     else:
-        # no front matter: the document's own header says what it is
+        # no front matter: the document's own header says what it is (read before the signature goes)
         heading = re.search(r"^#\s+(.+)$", body, re.M)
-        return _with_found_metadata({"id": stem}, formats.extract_header_metadata(body), sidecar or {}, body,
+        found = formats.extract_header_metadata(body)
+        return _with_found_metadata({"id": stem}, found, sidecar or {}, formats.drop_boilerplate(body)[0],
                                     rel, warnings if warnings is not None else [],
                                     heading.group(1).strip() if heading else "")
     if not meta.get("title"):
@@ -239,15 +240,15 @@ def _load_txt(text: str, rel: str, stem: str, sidecar: dict | None = None,
     if not lines:
         raise DocumentError(rel, "empty file")
     found = formats.extract_header_metadata(text)
-    if found.get("title"):  # a standard header: the whole text is the body
-        body = "\n".join(lines)
+    if found.get("title"):  # a standard header: the whole text is the body, without the signature block
+        body = formats.drop_boilerplate("\n".join(lines))[0]
     else:  # otherwise the first line is the title
         found["title"], body = lines[0].strip(), "\n".join(lines[1:])
     return _with_found_metadata({"id": stem}, found, sidecar or {}, body, rel,
                                 warnings if warnings is not None else [])
 
 
-def _load_jsonl(text: str, rel: str) -> list[tuple[Document | Failure, str]]:
+def _load_jsonl(text: str, rel: str, limits: Limits) -> list[tuple[Document | Failure, str]]:
     out: list[tuple[Document | Failure, str]] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -260,11 +261,19 @@ def _load_jsonl(text: str, rel: str) -> list[tuple[Document | Failure, str]]:
             if "id" not in record:
                 raise DocumentError(where, "no 'id'")
             meta = {k: v for k, v in record.items() if k != "text"}
-            out.append((_make_document(meta, record.get("text") or "", where), where))
+            check_fields(meta)
+            body = record.get("text") or ""
+            if not isinstance(body, str):
+                raise DocumentError(where, f"'text' must be text, got {type(body).__name__}")
+            if len(body) > limits.max_chars:
+                raise DocumentError(where, over_chars(len(body), limits))
+            out.append((_make_document(meta, body, where), where))
         except json.JSONDecodeError as exc:
             out.append((Failure(where, f"invalid JSON: {exc.msg} at column {exc.colno}"), where))
         except DocumentError as exc:
             out.append((Failure(exc.path, exc.reason), where))
+        except MetadataError as exc:
+            out.append((Failure(where, str(exc)), where))
     if not out:
         raise DocumentError(rel, "empty file")
     return out
@@ -307,7 +316,7 @@ def _make_document(meta: dict, body: str, rel: str) -> Document:
     doc = Document(
         doc_id=doc_id,
         title=title,
-        text=body.strip("\n"),
+        text=bound_runs(body.strip("\n")),  # no passage longer than limits.MAX_RUN_CHARS, punctuated or not
         doc_number=doc_number,
         doc_type=status.doc_type_code(_text_field(meta, "doc_type", rel)),
         issuer=_text_field(meta, "issuer", rel),

@@ -98,7 +98,8 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
     started = time.perf_counter()
     with build_lock(root):
         say(f"Reading documents in {config.knowledge.dir}")
-        loaded = load_knowledge(Path(config.knowledge.dir), max_file_mb=config.knowledge.max_file_mb)
+        loaded = load_knowledge(Path(config.knowledge.dir), max_file_mb=config.knowledge.max_file_mb,
+                                limits=config.knowledge)
         if not loaded.documents:
             reasons = "; ".join(f"{f.path}: {f.reason}" for f in loaded.failures[:5]) or "the folder is empty"
             raise BuildError(f"nothing to index in {config.knowledge.dir} ({reasons})")

@@ -13,6 +13,7 @@ from bot.documents import docnumbers, vietnamese
 from bot import messages
 from bot.config import Config
 from bot.documents.loading import DocumentError, load_file
+from bot.documents.limits import Limits
 from bot.retrieval import filters
 from bot.retrieval.filters import DocFilter
 from bot.service import articles, crossrefs, intake, references, scope, shortanswer
@@ -279,11 +280,12 @@ class AnswerService:
         """Every passage of the served version, in index order (an iterator)."""
         return self.retriever.passages()
 
-    @staticmethod
-    def check_document(path: Path, *, max_file_mb: float = 20.0) -> list[Document | Failure]:
-        """Read one file the way the index build would: its documents, or why it cannot be used."""
+    def check_document(self, path: Path, *, max_file_mb: float = 20.0) -> list[Document | Failure]:
+        """Read one file the way the index build would (same limits): its documents, or why it cannot be used."""
+        limits = Limits.from_config(self.config.knowledge)
         try:
-            return [doc for doc, _where in load_file(Path(path), rel=Path(path).name, max_file_mb=max_file_mb)]
+            return [doc for doc, _where in load_file(Path(path), rel=Path(path).name, max_file_mb=max_file_mb,
+                                                     limits=limits)]
         except DocumentError as exc:
             return [Failure(exc.path, exc.reason)]
 
