@@ -187,7 +187,7 @@ def test_limits_are_read_from_config_yaml_and_checked(tmp_path):
 
 
 def test_index_build_applies_the_configured_limits(tmp_path):
-    from bot.retrieval.index import build_index
+    from bot.retrieval.build import build_index
     from tests.conftest import make_workspace
 
     cfg_path = make_workspace(tmp_path, docs=["tin-quangtri-so-ket-3-nam-ct05.md"])
