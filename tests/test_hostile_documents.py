@@ -60,7 +60,7 @@ def test_alias_bomb_in_front_matter_is_refused_at_once(tmp_path):
                                      encoding="utf-8")
     result = read_in_subprocess(tmp_path / "bom.md", timeout=60)
     assert result["documents"] == 0
-    assert "front matter: invalid YAML at line" in result["failures"][0]
+    assert "invalid YAML front matter at line" in result["failures"][0]
     assert "aliases (*name) are not allowed in metadata" in result["failures"][0]
     assert result["growth_mb"] < BOUNDED_MB
 

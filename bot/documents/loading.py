@@ -214,7 +214,10 @@ def _load_markdown(text: str, rel: str, stem: str, sidecar: dict | None = None,
         try:
             meta = load_yaml(match.group(1), line_offset=2)
         except MetadataError as exc:
-            raise DocumentError(rel, f"front matter: {exc}") from None
+            reason = str(exc)
+            reason = reason.replace("invalid YAML", "invalid YAML front matter", 1) \
+                if reason.startswith("invalid YAML") else f"front matter {reason}"
+            raise DocumentError(rel, reason) from None
         if "id" not in meta:
             raise DocumentError(rel, "front matter has no 'id'")
         body = text[match.end():]
