@@ -295,3 +295,4 @@ QUIZ_SCHEDULE_UNKNOWN = "Không có lịch ôn tập #{id} trong nhóm này."
 QUIZ_TRAINERS_ONLY = ("Chỉ người hướng dẫn ôn tập (hoặc quản trị viên) mới đặt được lịch ôn tập. "
                       "Mọi người vẫn dùng được /ontap.")
 QUIZ_SCHEDULING_OFF = "Bot này chưa bật lịch hẹn giờ (thiếu gói job-queue); /ontap vẫn dùng được."
+QUIZ_NOTHING_TO_SHARE = "Chưa có câu trả lời nào để chia sẻ. Hãy hỏi một câu hoặc gõ /ontap."

@@ -8,13 +8,16 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot import messages
 from bot.channels import followups, text
+from bot.channels.quizflow import QuizChats, text_reply
 from bot.channels.text import citation_line
 from bot.models import Answer, Hit
+from bot.service.quiz import QuizService
 
 if TYPE_CHECKING:
     from bot.service.answering import AnswerService
 
 BOLD, RESET = "\033[1m", "\033[0m"
+CONSOLE_CHAT = "console"
 
 
 def highlight(text: str, spans, start: str, end: str) -> str:
@@ -93,6 +96,7 @@ def chat(service: AnswerService, stdin: TextIO | None = None, stdout: TextIO | N
     print(messages.CHAT_WELCOME.format(documents=info.documents, passages=info.passages), file=stdout)
     color = use_color(stdout)
     session = followups.Sessions()
+    quizzes = QuizChats(QuizService(service))
     state: dict = {}  # the unit an article lookup showed last ("trước", "sau", "toàn điều")
     interactive = stdin.isatty()
     while True:
@@ -108,7 +112,8 @@ def chat(service: AnswerService, stdin: TextIO | None = None, stdout: TextIO | N
         if step is not None:
             print(_unit_reply(service, state, step, color), file=stdout)
         else:
-            print(_reply(service, session, typed, color, state), file=stdout)
+            quiz = text_reply(quizzes, CONSOLE_CHAT, typed)
+            print(quiz if quiz is not None else _reply(service, session, typed, color, state, quizzes), file=stdout)
         print(file=stdout, flush=True)
     print(messages.CHAT_BYE, file=stdout)
     return 0
@@ -152,7 +157,7 @@ def _unit_reply(service: AnswerService, state: dict, path: str, color: bool) -> 
 
 
 def _reply(service: AnswerService, sessions: followups.Sessions, typed: str, color: bool,
-           state: dict | None = None) -> str:
+           state: dict | None = None, quizzes: QuizChats | None = None) -> str:
     """The text for one line typed in `chat`: an answer, the next results, one passage, or a notice."""
     is_more, number = text.is_more(typed), followups.choice(typed)
     last = sessions.get("console")
@@ -170,6 +175,8 @@ def _reply(service: AnswerService, sessions: followups.Sessions, typed: str, col
     else:
         answer = service.answer(typed)
     sessions.remember("console", answer)
+    if quizzes is not None:
+        quizzes.remember_answer(CONSOLE_CHAT, answer)
     rendered = render_answer(answer, color)
     if state is not None and not is_more:
         state["unit"] = answer.unit

@@ -58,6 +58,7 @@ def share_item(item: QuizItem) -> str:
 def share_hit(hit: Hit, short: str = "") -> str:
     """The same card for an answer passage: its short answer when there is one, the passage, the reference."""
     ref = hit.reference
-    name = " ".join(x for x in (messages.DOC_TYPE_NAMES.get(ref.doc_type, ""), ref.doc_number) if x) or ref.title
+    name = " ".join(x for x in (messages.DOC_TYPE_NAMES.get(ref.doc_type, ""), ref.doc_number) if x) \
+        if ref.doc_number else ref.title
     where = f"{name}, {ref.section}" if ref.section else name
     return _card(short, hit.text, where, ref.source_url)

@@ -12,13 +12,16 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot import messages
 from bot.documents.vietnamese import fold
 from bot.models import Document
-from bot.service.answering import AnswerService
 from bot.service.quizfacts import document_values
 from bot.service.quizrules import QuizItem, is_official, passage_items
+
+if TYPE_CHECKING:
+    from bot.service.answering import AnswerService
 
 MAX_SERIES = 10  # questions in one series (/ontap 5)
 EXPLANATION_LIMIT = 200  # Telegram sendPoll: explanation 0-200 characters, at most 2 line feeds

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 from bot import messages as msg
 from bot.channels import followups, text
 from bot.channels.followups import Session, Sessions
+from bot.channels.quizflow import QuizChats, is_share
 from bot.channels.zalo import render
 from bot.channels.zalo.client import ZaloApiError, ZaloClient, ZaloQuotaExceeded
 from bot.config import Config
 from bot.service.admin import Admin
 from bot.service.querylog import QueryLog
+from bot.service.quiz import QuizService
 
 if TYPE_CHECKING:
     from bot.service.answering import AnswerService
@@ -98,8 +100,9 @@ class ZaloBot:
         self._commands: dict[str, Callable[[Chat, str], Awaitable[None]]] = {
             "start": self.cmd_start, "help": self.cmd_help, "hoi": self.cmd_hoi,
             "vanban": self.cmd_vanban, "danhsach": self.cmd_danhsach,
-            "reindex": self.cmd_reindex, "thongke": self.cmd_thongke,
+            "reindex": self.cmd_reindex, "thongke": self.cmd_thongke, "ontap": self.cmd_ontap,
         }
+        self._quizzes: QuizChats | None = None
         if service is not None:
             self.attach(service, querylog)
 
@@ -209,6 +212,10 @@ class ZaloBot:
                 await handler(chat, (command.group(2) or "").strip())
         elif text.is_more(content):
             await self.more(chat)
+        elif (number := followups.choice(content)) is not None and self.quizzes.pending(chat.chat_id):
+            await self.send(chat, [self.quizzes.answer(chat.chat_id, number)])
+        elif is_share(content):
+            await self.send(chat, [self.quizzes.share(chat.chat_id) or msg.QUIZ_NOTHING_TO_SHARE])
         elif (number := followups.choice(content)) is not None:
             await self.full(chat, number)
         else:
@@ -242,6 +249,7 @@ class ZaloBot:
                                     chat_id=chat.chat_id, chat_type="group" if chat.group else "private",
                                     answer=answer)
         self.sessions.remember(chat.chat_id, answer)
+        self.quizzes.remember_answer(chat.chat_id, answer)
         await self.send(chat, render.render_answer(answer, self._mention(chat)))
 
     async def more(self, chat: Chat) -> None:
@@ -277,6 +285,16 @@ class ZaloBot:
         await self.send(chat, render.render_full(choice, hit))
 
     # ------------------------------------------------------------------ commands
+
+    @property
+    def quizzes(self) -> QuizChats:
+        if self._quizzes is None:
+            self._quizzes = QuizChats(QuizService(self.service))
+        return self._quizzes
+
+    async def cmd_ontap(self, chat: Chat, arg: str) -> None:
+        """/ontap [N] [chủ đề]: a question with numbered options; the reply "1"-"4" answers it."""
+        await self.send(chat, [await asyncio.to_thread(self.quizzes.start, chat.chat_id, arg)])
 
     async def cmd_start(self, chat: Chat, arg: str) -> None:
         await self.send(chat, [self._with_admin_help(chat, msg.ZALO_WELCOME)])
