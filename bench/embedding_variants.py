@@ -6,6 +6,9 @@ The benchmark is read from ../shared/bench beside the repository (research-only 
 
     python bench/embedding_variants.py            # the variant table
     python bench/embedding_variants.py --speed    # also build+encode throughput on 10,000 passages
+    python bench/embedding_variants.py --pretrained models/vi-static [--pack ../shared/train]
+        # the pretrained model alone and joined with the corpus-built one, on UIT-ViQuAD and on the
+        # training pack's held-out dev.jsonl (news titles -> leads, and questions -> answers)
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ from bot.retrieval.embedding import (  # noqa: E402
     word_vectors,
 )
 
-DEFAULT_BENCH = REPO.parent / "shared" / "bench" / "uit_viquad1"
+SHARED = next((p / "shared" for p in REPO.parents if (p / "shared" / "bench").is_dir()), REPO.parent / "shared")
+DEFAULT_BENCH = SHARED / "bench" / "uit_viquad1"
+DEFAULT_PACK = SHARED / "train"
 DIM = 256
 LEXICAL_WEIGHT = 0.7
 
@@ -313,14 +318,69 @@ def speed(bench: Bench, passages: int, seed: int) -> None:
           f"load+encode {t2 - t1:.2f} s, total {t2 - t0:.2f} s = {passages / (t2 - t0):.0f} passages/s")
 
 
+def dev_benches(pack: Path) -> dict[str, Bench]:
+    """The pack's held-out dev.jsonl as two collections: news title -> lead, and question -> passage."""
+    rows = [json.loads(line) for line in (pack / "dev.jsonl").open(encoding="utf-8")]
+    news = {"vietnews-title-abstract", "baomoi-title-body"}
+    out = {}
+    for name, keep in (("dev news", lambda r: r["source"] in news), ("dev QA", lambda r: r["source"] not in news)):
+        chosen = [r for r in rows if keep(r)]
+        passages = list(dict.fromkeys(r["positive"] for r in chosen))
+        where = {text: i for i, text in enumerate(passages)}
+        out[name] = Bench(ids=[str(i) for i in range(len(passages))], texts=passages,
+                          queries=[r["query"] for r in chosen], relevant=[{where[r["positive"]]} for r in chosen])
+    return out
+
+
+def pretrained_table(benches: dict[str, Bench], pretrained: Path, shares: list[float], seed: int) -> None:
+    """Dense alone and fused with BM25: the corpus-built model, the pretrained one, and both joined."""
+    print(f"pretrained model {pretrained}; dense MRR@10 / R@10 alone, fusion = 0.7·minmax(BM25) + 0.3·cosine")
+    header = f"{'collection':12s} {'model':28s} {'MRR@10':>7s} {'R@10':>6s} {'fusion':>7s} {'bare q':>7s}"
+    print(header)
+    print("-" * len(header))
+    for label, bench in benches.items():
+        plain = bm25_scores(bench, bench.queries)
+        base = metrics(ranks(plain, bench.relevant))
+        print(f"{label:12s} {'BM25 alone':28s} {base['MRR@10']:7.4f} {base['R@10']:6.3f}")
+        bare_queries = [strip_diacritics(q) for q in bench.queries]
+        with tempfile.TemporaryDirectory() as tmp:
+            models = {"builtin (corpus LSA)": (None, 0.0), "pretrained alone": (pretrained, None)}
+            models |= {f"builtin + pretrained {s:g}": (pretrained, s) for s in shares}
+            for name, (source, share) in models.items():
+                folder = Path(tmp) / name.replace(" ", "_")
+                if share is None:
+                    embedder = Embedder.load(EmbeddingConfig(model=str(source)), folder)
+                else:
+                    build_builtin_model(bench.texts, folder, dim=DIM, seed=seed, pretrained=source,
+                                        pretrained_share=share)
+                    embedder = Embedder.load(EmbeddingConfig(model="builtin", dim=DIM), folder)
+                passages = embedder.encode_passages(bench.texts)
+                cosine = cosine_scores(passages, embedder.encode_queries(bench.queries))
+                dense = metrics(ranks(cosine, bench.relevant))
+                fused = metrics(ranks(LEXICAL_WEIGHT * minmax(plain) + (1 - LEXICAL_WEIGHT) * cosine, bench.relevant))
+                bare = metrics(ranks(cosine_scores(passages, embedder.encode_queries(bare_queries)), bench.relevant))
+                print(f"{label:12s} {name:28s} {dense['MRR@10']:7.4f} {dense['R@10']:6.3f} {fused['MRR@10']:7.4f}"
+                      f" {bare['MRR@10']:7.4f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="folder of the UIT-ViQuAD benchmark")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speed", action="store_true", help="also time build+encode on synthetic passages")
     parser.add_argument("--passages", type=int, default=10_000, help="passages for --speed")
+    parser.add_argument("--pretrained", type=Path, help="a static model folder to compare and join (no table)")
+    parser.add_argument("--shares", type=float, nargs="*", default=[0.3, 0.5, 0.7],
+                        help="pretrained shares to try with --pretrained")
+    parser.add_argument("--pack", type=Path, default=DEFAULT_PACK, help="training pack folder (its dev.jsonl)")
     args = parser.parse_args()
     bench = load_bench(args.bench)
+    if args.pretrained:
+        benches = {"UIT-ViQuAD": bench}
+        if (args.pack / "dev.jsonl").is_file():
+            benches |= dev_benches(args.pack)
+        pretrained_table(benches, args.pretrained, args.shares, args.seed)
+        return
     variant_table(bench, args.seed)
     if args.speed:
         speed(bench, args.passages, args.seed)

@@ -71,9 +71,12 @@ def plain_bm25(corpus, questions, tokens=lambda text: text.lower().split(), k1=1
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench", default=str(REPO.parent / "shared" / "bench" / "uit_viquad1"))
+    ap.add_argument("--bench", default=str(next((p / "shared" / "bench" / "uit_viquad1" for p in REPO.parents
+                                                  if (p / "shared" / "bench").is_dir()), REPO.parent / "shared")))
     ap.add_argument("--weights", nargs="*", default=[], help="extra lexical,dense weight pairs to try")
     ap.add_argument("--tokenizers", action="store_true", help="also compare tokenizations (pyvi is slow)")
+    ap.add_argument("--pretrained", help="embedding.pretrained for the builtin model ('' = the corpus alone)")
+    ap.add_argument("--share", type=float, help="embedding.pretrained_share")
     args = ap.parse_args()
     folder = Path(args.bench)
     if not (folder / "corpus.jsonl").exists():
@@ -82,6 +85,12 @@ def main() -> int:
     corpus, questions = read_bench(folder)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = workspace(Path(tmp), corpus)
+        if args.pretrained is not None:
+            cfg.embedding.pretrained = str(Path(args.pretrained).resolve()) if args.pretrained else ""
+        if args.share is not None:
+            cfg.embedding.pretrained_share = args.share
+        print(f"embedding: {cfg.embedding.model}, pretrained {cfg.embedding.pretrained or 'none'}"
+              + (f" (share {cfg.embedding.pretrained_share:g})" if cfg.embedding.pretrained else ""))
         t0 = time.perf_counter()
         report = build_index(cfg)
         build_s = time.perf_counter() - t0

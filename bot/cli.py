@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--mode", choices=["hybrid", "lexical", "dense", "all"], default="hybrid")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--show-misses", action="store_true")
+    ev.add_argument("--offtopic", metavar="FILE",
+                    help="JSONL of off-topic questions ({\"id\", \"text\"}): also report how many are rejected")
 
     sv = sub.add_parser("serve", parents=common, help="run a chat channel")
     sv.add_argument("channel", choices=["telegram", "zalo"])
@@ -262,16 +264,23 @@ def cmd_chat(args) -> int:
     return chat(_service(_config(args)))
 
 
+def _question_file(read_questions, option: str, path: str) -> list:
+    try:
+        return read_questions(Path(path))
+    except FileNotFoundError:
+        raise UsageError(f"{option} {path}: file not found") from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_eval(args) -> int:
     from bot.service.answer_eval import format_answer_result
     from bot.service.evaluation import evaluate, format_result, read_questions
 
-    try:
-        questions = read_questions(Path(args.questions))
-    except FileNotFoundError:
-        raise UsageError(f"--questions {args.questions}: file not found") from None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    questions = _question_file(read_questions, "--questions", args.questions)
+    if args.offtopic:  # scored as questions with no relevant document: "off-topic rejected"
+        questions += [dataclasses.replace(q, relevant=[], kind="offtopic")
+                      for q in _question_file(read_questions, "--offtopic", args.offtopic)]
     service = _service(_config(args))
     modes = ["lexical", "dense", "hybrid"] if args.mode == "all" else [args.mode]
     results = [evaluate(service, questions, mode) for mode in modes]

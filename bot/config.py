@@ -45,10 +45,17 @@ class EmbeddingConfig:
     segment_words: bool = False  # pyvi word segmentation before encoding (PhoBERT models)
     max_seq_length: int = 256
     batch_size: int = 64
+    # builtin model only: a pretrained static model folder (models/vi-static) joined with the corpus-built
+    # vectors, weighing pretrained_share of the cosine; "" = the corpus alone
+    pretrained: str = ""
+    pretrained_share: float = 0.5
 
     def settings(self) -> dict:
         """The settings that change the vectors: an index built with other settings is refused."""
-        return dataclasses.asdict(self) | {"batch_size": None}
+        settings = dataclasses.asdict(self) | {"batch_size": None}
+        if self.model != "builtin" or not self.pretrained:  # as before these keys existed
+            del settings["pretrained"], settings["pretrained_share"]
+        return settings
 
 
 @dataclass
@@ -233,6 +240,7 @@ def _validate(cfg: Config, where: str) -> None:
     need(8 <= e.dim <= 4096, "embedding.dim", "between 8 and 4096", e.dim)
     need(e.max_seq_length >= 8, "embedding.max_seq_length", ">= 8", e.max_seq_length)
     need(e.batch_size >= 1, "embedding.batch_size", ">= 1", e.batch_size)
+    need(0 < e.pretrained_share < 1, "embedding.pretrained_share", "between 0 and 1 (exclusive)", e.pretrained_share)
     need(cfg.index.keep_versions >= 2, "index.keep_versions", ">= 2 (the current and the previous)",
          cfg.index.keep_versions)
     k = cfg.knowledge
@@ -317,6 +325,11 @@ def _resolve(cfg: Config, base: Path) -> Config:
     model = cfg.embedding.model
     if model != "builtin" and not Path(model).is_absolute() and (base / model).is_dir():
         cfg.embedding.model = str((base / model).resolve())  # a local model folder next to the config
+    pretrained = cfg.embedding.pretrained
+    if pretrained and not Path(pretrained).is_absolute():
+        # next to the config, else the one shipped in the repository (a config copied elsewhere)
+        shipped = Path(__file__).resolve().parents[1] / pretrained
+        cfg.embedding.pretrained = str((base / pretrained if (base / pretrained).is_dir() else shipped).resolve())
     for section, attr in ((cfg.knowledge, "dir"), (cfg.index, "dir"), (cfg.querylog, "path")):
         value = getattr(section, attr)
         if not value.is_absolute():

@@ -342,3 +342,101 @@ def test_search_with_the_builtin_model_imports_neither_torch_nor_sentence_transf
     code, imported = json.loads(lines[-1])
     assert code == 0 and imported == []
     assert "tin-" in done.stdout  # it did find passages: the dense side ran
+
+
+# --- the pretrained Vietnamese model (scripts/train_embedding.py) and joining it with the corpus ------
+
+
+def tiny_pack(folder: Path) -> Path:
+    """A training pack in the real format: each passage's first sentence -> the passage."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [{"query": p.split(".")[0], "positive": p, "source": "test"} for p in PASSAGES]
+    rows += [{"query": "đảng viên không được làm gì", "positive": PASSAGES[2], "source": "test"}]
+    for name, chosen in (("pairs.jsonl", rows), ("dev.jsonl", rows[:4])):
+        (folder / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen),
+                                   encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pretrained_dir(tmp_path_factory) -> Path:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_embedding
+
+    root = tmp_path_factory.mktemp("pretrained")
+    out = root / "model"
+    assert train_embedding.main(["--pack", str(tiny_pack(root / "pack")), "--out", str(out), "--dim", "16",
+                                 "--min-frequency", "1", "--batch", "4", "--epochs", "2", "--quiet"]) == 0
+    return out
+
+
+def test_training_script_saves_an_ordinary_static_model_deterministically(pretrained_dir, tmp_path):
+    import sys
+
+    from sentence_transformers import SentenceTransformer
+
+    import train_embedding  # on the path since the fixture ran
+
+    about = json.loads((pretrained_dir / "training.json").read_text(encoding="utf-8"))
+    assert about["training_pairs"] == len(PASSAGES) + 1 and about["dev_after"]["recall@10"] > 0
+    library = SentenceTransformer(str(pretrained_dir), device="cpu").encode(PASSAGES, normalize_embeddings=True)
+    ours = Embedder.load(EmbeddingConfig(model=str(pretrained_dir)), tmp_path)
+    assert ours.is_static and ours.dim == 16
+    np.testing.assert_allclose(ours.encode_passages(PASSAGES), library, atol=1e-5)
+    train_embedding.main(["--pack", str(pretrained_dir.parent / "pack"), "--out", str(tmp_path / "again"),
+                          "--dim", "16", "--min-frequency", "1", "--batch", "4", "--epochs", "2", "--quiet"])
+    again = Embedder.load(EmbeddingConfig(model=str(tmp_path / "again")), tmp_path)
+    np.testing.assert_array_equal(again.encode_passages(PASSAGES), ours.encode_passages(PASSAGES))
+    assert "train_embedding" in sys.modules
+
+
+def test_builtin_model_joined_with_a_pretrained_one(pretrained_dir, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    corpus = PASSAGES[:4]
+    path = tmp_path / "joined"
+    vectors = build_builtin_model(corpus, path, dim=8, pretrained=pretrained_dir, pretrained_share=0.5)
+    about = json.loads((path / "builtin_model.json").read_text(encoding="utf-8"))
+    assert about["dim"] == 8 + 16 and about["pretrained"] == str(pretrained_dir)
+    joined = Embedder.load(EmbeddingConfig(model="builtin", dim=8), path)
+    assert joined.dim == 24 and joined.is_static
+    library = SentenceTransformer(str(path), device="cpu").encode(corpus, normalize_embeddings=True)
+    np.testing.assert_allclose(vectors, library, atol=1e-5)  # an ordinary folder, the vectors it gives
+    # a word the corpus never uses (only in PASSAGES[4:]) still has a meaning: the pretrained half
+    alone = Embedder.load(EmbeddingConfig(model="builtin", dim=8), _built(corpus, tmp_path / "alone"))
+    unseen = "suy thoái tư tưởng chính trị"
+    assert not alone.encode_queries(["suy thoái"]).any()
+    assert joined.encode_queries([unseen])[0][8:].any()
+    # both halves carry weight: each about the share asked for
+    halves = np.linalg.norm(vectors[:, :8], axis=1) ** 2
+    assert 0.2 < float(np.median(halves)) < 0.8
+
+
+def _built(texts, path):
+    build_builtin_model(texts, path, dim=8)
+    return path
+
+
+def test_a_pretrained_folder_that_is_not_a_static_model_is_refused(tmp_path, tiny_transformer_dir):
+    with pytest.raises(EmbeddingError, match="not a static"):
+        build_builtin_model(PASSAGES, tmp_path / "x", dim=8, pretrained=tiny_transformer_dir)
+
+
+def test_pretrained_setting_is_resolved_and_an_empty_one_keeps_old_indexes_valid(tmp_path):
+    from conftest import write_config
+
+    from bot.config import load_config
+
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    plain = load_config(write_config(tmp_path / "a"))
+    assert plain.embedding.pretrained == "" and "pretrained" not in plain.embedding.settings()
+    (tmp_path / "b" / "models" / "mine").mkdir(parents=True)  # a folder next to the config
+    joined = load_config(write_config(tmp_path / "b", embedding={"pretrained": "models/mine"}))
+    assert joined.embedding.pretrained == str((tmp_path / "b" / "models" / "mine").resolve())
+    assert joined.embedding.settings()["pretrained_share"] == 0.5  # a change of either means a rebuild
+    # not next to the config: the folder shipped in the repository
+    shipped = load_config(write_config(tmp_path / "c", embedding={"pretrained": "models/vi-static"}))
+    assert shipped.embedding.pretrained == str(Path(__file__).resolve().parents[1] / "models" / "vi-static")

@@ -95,11 +95,6 @@ def _blocks(doc: Document) -> list[_Block]:
             else:
                 buf.append(line)  # a numbered paragraph: it opens a section and is content
         flush()
-    if out and out[-1].heading:
-        # nothing follows: a heading-like line cut off at the end of an excerpt ("2. Tiếp tục đẩy mạnh"),
-        # not a section
-        last = out[-1]
-        out[-1] = _Block(out[-2].section if len(out) > 1 else (), last.text, last.words, page=last.page)
     return out
 
 

@@ -410,7 +410,9 @@ def _prepare_model(job: _Job, plan: _Plan, texts: list[str]) -> Future | None:
 
     job.say(f"Training the builtin embedding model on {min(len(texts), TRAIN_SAMPLE)} of {len(texts)} passages")
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="builtin-model")
-    training = pool.submit(build_builtin_model, texts, job.out / MODEL_DIR, dim=job.config.embedding.dim)
+    emb = job.config.embedding
+    training = pool.submit(build_builtin_model, texts, job.out / MODEL_DIR, dim=emb.dim,
+                           pretrained=emb.pretrained or None, pretrained_share=emb.pretrained_share)
     pool.shutdown(wait=False)
     return training
 

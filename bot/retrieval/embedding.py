@@ -32,6 +32,7 @@ MIN_RANK_TO_DROP_FIRST = 16  # below that the first component still tells passag
 # token matrix needs ~26 GB at a million passages); every passage is then encoded with the result.
 TRAIN_SAMPLE = 100_000
 ENCODE_BATCH = 20_000
+PRETRAINED_SHARE = 0.5  # weight of the pretrained model's cosine in a combined builtin model
 SMALL_BATCH = 64  # up to this many texts (questions) a static model encodes without a sparse matrix
 
 
@@ -56,7 +57,7 @@ def vietnamese_normalizer() -> normalizers.Normalizer:
     )
 
 
-def train_tokenizer(texts: list[str], max_vocabulary: int = MAX_VOCABULARY) -> Tokenizer:
+def train_tokenizer(texts: list[str], max_vocabulary: int = MAX_VOCABULARY, min_frequency: int = 1) -> Tokenizer:
     """A word-level tokenizer over the corpus's syllables, normalising Vietnamese on its own."""
     from tokenizers.trainers import WordLevelTrainer
 
@@ -66,7 +67,7 @@ def train_tokenizer(texts: list[str], max_vocabulary: int = MAX_VOCABULARY) -> T
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     # min_frequency 1: in a corpus of a few hundred passages a word seen once is often the one that matters
     trainer = WordLevelTrainer(
-        vocab_size=max_vocabulary, min_frequency=1, special_tokens=[UNKNOWN_TOKEN], show_progress=False
+        vocab_size=max_vocabulary, min_frequency=min_frequency, special_tokens=[UNKNOWN_TOKEN], show_progress=False
     )
     tokenizer.train_from_iterator(texts, trainer=trainer, length=len(texts))
     return tokenizer
@@ -158,13 +159,18 @@ def word_vectors(
 
 
 def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: int = 0,
-                        sample: int = TRAIN_SAMPLE) -> np.ndarray:
+                        sample: int = TRAIN_SAMPLE, pretrained: Path | None = None,
+                        pretrained_share: float = PRETRAINED_SHARE) -> np.ndarray:
     """Build, offline and from `texts` alone, a sentence-transformers folder holding a StaticEmbedding.
 
     `SentenceTransformer(str(out_dir))` loads it like any other model. Its vectors always have `dim`
     dimensions (zero-padded when the corpus supports fewer); builtin_model.json records the real rank.
     Above `sample` passages the model is trained on a deterministic sample of them (words seen only
     outside the sample get no vector).
+    With `pretrained` (a static model folder with the same kind of tokenizer, e.g. models/vi-static),
+    each token's vector is its corpus vector joined with its pretrained one (`combine_static`), so
+    words and paraphrases the corpus never uses still count: the vectors then have `dim` plus the
+    pretrained model's dimensions.
     Returns the L2-normalised vectors of all `texts`: the same values the saved model's encode gives
     (a static model mean-pools token vectors, here counts @ weights), without loading it back.
     """
@@ -174,6 +180,9 @@ def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: i
     if not texts:
         raise EmbeddingError("builtin embedding model: no passages to learn from")
     out_dir = Path(out_dir)
+    base = StaticModel.read(Path(pretrained)) if pretrained else None
+    if pretrained and base is None:
+        raise EmbeddingError(f"embedding.pretrained {pretrained}: not a static sentence-transformers model folder")
     if len(texts) > sample:
         rows = np.sort(np.random.default_rng(seed).choice(len(texts), sample, replace=False))
         training = [texts[i] for i in rows]
@@ -182,29 +191,73 @@ def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: i
     tokenizer = train_tokenizer(training)
     counts = token_counts(tokenizer, training)
     weights, rank = word_vectors(counts, dim, seed, ignored=silent_tokens(tokenizer))
+    if base is not None:
+        tokenizer, weights = combine_static(StaticModel(tokenizer, weights), base, counts, pretrained_share)
     model = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_weights=weights)], device="cpu")
     model.save(str(out_dir), create_model_card=False)
     about = {
-        "recipe": "lsa-bm25",
+        "recipe": "lsa-bm25" + (" + pretrained" if base is not None else ""),
         "passages": len(training),
         "corpus_passages": len(texts),
         "vocabulary": tokenizer.get_vocab_size(),
-        "dim": dim,
+        "dim": int(weights.shape[1]),
         "rank": rank,
         "seed": seed,
     }
+    if base is not None:
+        about |= {"pretrained": str(pretrained), "pretrained_share": pretrained_share}
     (out_dir / BUILTIN_INFO_FILE).write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")
-    log.info("builtin embedding model: trained on %d of %d passages, %d tokens, rank %d of %d", len(training),
-             len(texts), tokenizer.get_vocab_size(), rank, dim)
-    if training is texts:
+    log.info("builtin embedding model: trained on %d of %d passages, %d tokens, rank %d of %d%s", len(training),
+             len(texts), tokenizer.get_vocab_size(), rank, dim, " + pretrained" if base is not None else "")
+    if training is texts and base is None:
         return _unit_rows(np.asarray(counts @ weights, dtype=np.float32))
     del counts, training
-    vectors = np.empty((len(texts), dim), dtype=np.float32)
-    for start in range(0, len(texts), ENCODE_BATCH):
-        batch = texts[start:start + ENCODE_BATCH]
-        vectors[start:start + len(batch)] = _unit_rows(np.asarray(token_counts(tokenizer, batch) @ weights,
-                                                                  dtype=np.float32))
-    return vectors
+    return StaticModel(tokenizer, weights).encode(texts)
+
+
+def combine_static(corpus: StaticModel, pretrained: StaticModel, counts, share: float) -> tuple[Tokenizer, np.ndarray]:
+    """One static model from the corpus-built one and a pretrained one: token vectors joined side by side.
+
+    The vocabulary is the corpus's (same ids, so `counts` still applies) followed by the pretrained
+    tokens the corpus lacks. Each half is scaled so that a typical corpus passage vector has length
+    √share (pretrained) and √(1 − share) (corpus): the cosine of two joined vectors is then close to
+    share · pretrained cosine + (1 − share) · corpus cosine. Both tokenizers must split and normalise
+    text the same way (word-level, `vietnamese_normalizer`), which the training script ensures.
+    """
+    if _tokenizer_kind(corpus.tokenizer) != _tokenizer_kind(pretrained.tokenizer):
+        raise EmbeddingError("embedding.pretrained: its tokenizer is not a word-level tokenizer normalised like "
+                             "the builtin one (train it with scripts/train_embedding.py)")
+    vocabulary = dict(corpus.tokenizer.get_vocab())
+    for token in sorted(pretrained.tokenizer.get_vocab(), key=pretrained.tokenizer.token_to_id):
+        vocabulary.setdefault(token, len(vocabulary))
+    tokens = sorted(vocabulary, key=vocabulary.get)
+    lookup = np.array([pretrained.tokenizer.token_to_id(t) if pretrained.tokenizer.token_to_id(t) is not None
+                       else -1 for t in tokens])
+    known = lookup >= 0
+    pre = np.zeros((len(tokens), pretrained.dim), dtype=np.float32)
+    pre[known] = pretrained.weights[lookup[known]]
+    pre[lookup == pretrained.tokenizer.token_to_id(UNKNOWN_TOKEN)] = 0  # [UNK] means nothing here
+    own = np.zeros((len(tokens), corpus.dim), dtype=np.float32)
+    own[:corpus.weights.shape[0]] = corpus.weights
+    lengths = np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1)
+
+    def typical_length(weights: np.ndarray) -> float:
+        means = np.asarray(counts @ weights[:counts.shape[1]], dtype=np.float32) / lengths[:, None]
+        norms = np.linalg.norm(means, axis=1)
+        return float(np.median(norms[norms > 0])) if (norms > 0).any() else 1.0
+
+    pre *= math.sqrt(share) / typical_length(pre)
+    own *= math.sqrt(1 - share) / typical_length(own)
+    tokenizer = Tokenizer(WordLevel(vocab=vocabulary, unk_token=UNKNOWN_TOKEN))
+    tokenizer.normalizer = vietnamese_normalizer()
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    return tokenizer, np.ascontiguousarray(np.hstack([own, pre]))
+
+
+def _tokenizer_kind(tokenizer: Tokenizer) -> tuple[str, str, str]:
+    spec = json.loads(tokenizer.to_str())
+    return (spec["model"]["type"], json.dumps(spec.get("normalizer"), sort_keys=True),
+            json.dumps(spec.get("pre_tokenizer"), sort_keys=True))
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:
