@@ -110,6 +110,7 @@ TG_HELP = ("Cách dùng:\n"
            "• Trong nhóm: /hoi <câu hỏi>, nhắc tên bot, hoặc trả lời tin nhắn của bot.\n"
            "• /vanban <số hiệu> — thông tin một văn bản, ví dụ: /vanban 05-CT/TW\n"
            "• /danhsach — danh sách văn bản trong kho\n"
+           "• /ontap [số câu] [chủ đề] — câu hỏi ôn tập từ Điều lệ, quy định, ví dụ: /ontap 5 đảng viên dự bị\n"
            "• Nút “Xem thêm” cho kết quả tiếp theo, “Toàn văn” để đọc cả mục, 👍/👎 để góp ý.\n"
            "• Ở chat bất kỳ, gõ @{username} <câu hỏi> để chia sẻ đoạn văn bản.")
 TG_HELP_ADMIN = ("\n\nQuản trị viên: /reindex (lập chỉ mục lại), /thongke (thống kê), "
@@ -200,6 +201,7 @@ ZALO_HELP = (
     "• /hoi <câu hỏi>: hỏi (trong nhóm, dùng /hoi hoặc nhắc tên bot)\n"
     "• /vanban <số hiệu>: thông tin một văn bản, ví dụ: /vanban 05-CT/TW\n"
     "• /danhsach: danh sách văn bản trong kho\n"
+    "• /ontap [số câu] [chủ đề]: câu hỏi ôn tập, trả lời bằng số 1–4; gõ “chia sẻ” để có bản tin gọn\n"
     "Sau mỗi câu trả lời: gõ “thêm” để xem thêm kết quả, hoặc “1”, “2”, “3” để đọc toàn văn đoạn tương ứng."
 )
 ZALO_WELCOME = ("Xin chào! Bot tra cứu chỉ thị, kết luận, quy định của Đảng và trả lời bằng trích đoạn "

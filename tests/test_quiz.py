@@ -107,6 +107,16 @@ def test_items_cite_the_outline_number_of_quy_dinh_294(items):
     assert ages and ages[0].reference == "Quy định 294-QĐ/TW, mục 1.1.1"
 
 
+def test_a_body_that_names_the_same_level_is_not_offered_against_the_answer():
+    values = quizfacts.document_values("đảng ủy trực thuộc Trung ương quyết định; cấp ủy cấp trên trực tiếp; "
+                                       "Ban Bí thư; cấp ủy; chi bộ; ủy ban kiểm tra")
+    sentence = "Việc kết nạp những người trên 60 tuổi do cấp ủy trực thuộc Trung ương xem xét, quyết định."
+    fact = find_facts(sentence)[1]
+    others = quizfacts.distractors(fact, sentence, values)
+    assert "đảng ủy trực thuộc Trung ương" not in others and "cấp ủy" not in others
+    assert "cấp ủy cấp trên trực tiếp" in others
+
+
 def test_the_same_documents_give_the_same_items():
     first, second = _all_items(), _all_items()
     assert [(i.item_id, i.question, i.options, i.correct) for i in first] == \
@@ -117,6 +127,8 @@ def test_headings_fragments_and_enumerations_are_discarded():
     assert "heading" in sentence_problems("Về tuổi đời Chỉ xem xét kết nạp vào Đảng những người trên 60 tuổi.")
     assert "fragment" in sentence_problems("và được chi bộ xét trong thời hạn 30 ngày làm việc kể từ ngày nhận.")
     assert "heading" in sentence_problems("Thời hạn xét công nhận đảng viên chính thức trong 30 ngày như sau:")
+    assert "needs_context" in sentence_problems(
+        "Đảng viên không thuộc diện nêu trên thì ban thường vụ cấp ủy cấp trên trực tiếp xem xét, quyết định.")
     doc = Document(doc_id="qd", title="Quy định", doc_number="1-QĐ/TW", doc_type="quy-dinh",
                    text="x", source_url="https://example.org/qd")
     text = ("1. Tặng Huy hiệu Đảng 30 năm, 40 năm, 45 năm, 50 năm tuổi đảng cho đảng viên trong đảng bộ.\n"

@@ -229,8 +229,8 @@ def _body_distractors(fact: Fact, sentence: str, values: DocumentValues, want: i
             continue
         if in_text(name, sentence) or any(key in o.lower() or o.lower() in key for o in out):
             continue
-        if _committee(key) and _committee(answer) and (_bare(key) or _bare(answer)):
-            continue  # "cấp ủy" against "đảng ủy cơ sở": one names the other, both would be right
+        if _committee(key) and _committee(answer) and (_bare(key) or _bare(answer) or _level(key) == _level(answer)):
+            continue  # "cấp ủy" against "đảng ủy cơ sở", "đảng ủy trực thuộc TW" against "cấp ủy trực thuộc TW"
         out.append(name if fact.text[:1].isupper() == name[:1].isupper() else _same_case(name, fact.text))
         if len(out) == want:
             break
@@ -239,6 +239,11 @@ def _body_distractors(fact: Fact, sentence: str, values: DocumentValues, want: i
 
 def _committee(key: str) -> bool:
     return re.match(r"(?:ban thường vụ |thường trực |ban chấp hành )?(?:cấp|đảng|chi) ủy", key) is not None
+
+
+def _level(key: str) -> str:
+    """What follows the committee's name: "cấp ủy trực thuộc trung ương" -> "trực thuộc trung ương"."""
+    return re.sub(r"^(?:ban thường vụ |thường trực |ban chấp hành )?(?:cấp|đảng|chi) ủy\s*", "", key)
 
 
 def _bare(key: str) -> bool:

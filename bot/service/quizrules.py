@@ -27,6 +27,9 @@ _OFFICIAL_TYPES = ("quy-dinh", "quy dinh", "huong-dan", "huong dan", "dieu-le", 
 _MARKER = re.compile(r"^\s*(?:[-+•*]\s+|(\d{1,2}(?:\.\d{1,2})*)\s*[.)]\s+|([a-zđ])\)\s+|(Điều|ĐIỀU)\s+(\d+)[a-z]?\s*[.:]?\s*"
                      r"|(?:Chương|CHƯƠNG)\s+([IVXLC]+|\d+)\b\s*)")
 _CONJUNCTIONS = {"và", "hoặc", "nhưng", "thì", "mà", "còn", "của", "để", "với", "là", "các", "những"}
+# the sentence points at text around it ("diện nêu trên", "như sau đây"): it cannot stand alone in a poll
+_ELSEWHERE = re.compile(r"(?<!\w)(?:nêu trên|nói trên|trên đây|như trên|dưới đây|sau đây|nêu tại điểm này)(?!\w)",
+                        re.I)
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 
@@ -150,6 +153,8 @@ def sentence_problems(sentence: str) -> list[str]:
         problems.append("dangling")
     if "…" in sentence or "..." in sentence:
         problems.append("ellipsis")
+    if _ELSEWHERE.search(sentence):
+        problems.append("needs_context")
     if sentence.count("(") != sentence.count(")") or sentence.count("“") != sentence.count("”") \
             or sentence.count('"') % 2:
         problems.append("unbalanced")
