@@ -191,3 +191,20 @@ def test_plenum_canonical_form_has_a_key_and_a_readable_name_with_its_resolution
     assert describe_canonical("TW4-XII") == "Hội nghị Trung ương 4 khóa XII (Nghị quyết 04-NQ/TW)"
     assert describe_canonical("TW4-XIII") == "Hội nghị Trung ương 4 khóa XIII"
     assert describe_canonical("21-KL/TW") == "Kết luận 21-KL/TW"
+
+
+def test_a_number_keeps_its_own_spelling_of_the_type_code() -> None:
+    # QĐi (Quy định) and QĐ share the lookup key, but a question that writes "QĐi" is answered about "QĐi"
+    assert dn.own_spelling("Quy định 08-QĐi/TW nói gì?", "qd-08") == "08-QĐi/TW"
+    assert dn.own_spelling("quy dinh 08-qdi/tw", "qd-08") == "08-QĐi/TW"
+    assert dn.own_spelling("QĐi 08 yêu cầu gì", "qd-08") == "08-QĐi/TW"
+    assert dn.own_spelling("Quy định số 08-QĐ/TW", "qd-08") == "08-QĐ/TW"
+    assert dn.own_spelling("Quy định 08 nói gì?", "qd-08") is None  # no code written: the collection's spelling
+    assert dn.own_spelling("Quy định 08-QĐi/TW", "ct-05") is None
+
+
+def test_asking_about_qdi_08_names_qdi_08_not_the_spelling_the_articles_use(service) -> None:
+    # the sample articles cite "Quy định số 08-QĐ/TW"; the question's own "08-QĐi/TW" is what the answer names
+    answer = service.answer("Quy định 08-QĐi/TW")
+    assert answer.document is not None
+    assert answer.document.doc_number == "08-QĐi/TW"

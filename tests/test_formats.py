@@ -394,3 +394,84 @@ def test_pdf_passages_carry_the_page_they_start_on_into_the_reference(service):
     # documents without pages keep a plain section
     other = service.answer("chỉ thị 05 yêu cầu người đứng đầu gương mẫu thế nào").hits[0]
     assert "trang" not in other.reference.section.lower()
+
+
+# ---------------------------------------------------------------- boilerplate and header (issue 14)
+
+CT99_BODY = [
+    "Ban Bí thư yêu cầu các cấp ủy, tổ chức đảng đẩy mạnh chuyển đổi số trong các cơ quan đảng, gắn với cải "
+    "cách hành chính trong Đảng, bảo đảm an toàn thông tin và bí mật nhà nước trên môi trường mạng.",
+    "Các cấp ủy xây dựng kế hoạch chuyển đổi số hằng năm, bố trí nguồn lực, đào tạo cán bộ làm công tác "
+    "chuyển đổi số và đưa kết quả thực hiện vào đánh giá, xếp loại tổ chức đảng, đảng viên cuối năm.",
+]
+
+
+def write_ct99_docx(path: Path, signature_in_table: bool = False) -> None:
+    """A directive whose number and date share one header line (a tab between them) and which ends with a
+    signature block and the "Nơi nhận" list, as Word files of the Party do."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("ĐẢNG CỘNG SẢN VIỆT NAM")
+    document.add_paragraph("Số 99-CT/TW\tHà Nội, ngày 1 tháng 6 năm 2024")
+    for text in ("CHỈ THỊ", "về đẩy mạnh chuyển đổi số trong các cơ quan đảng", "-----", *CT99_BODY):
+        document.add_paragraph(text)
+    recipients = ["Nơi nhận:", "- Các tỉnh ủy, thành ủy,", "- Các ban đảng Trung ương,", "- Lưu Văn phòng Trung ương."]
+    signature = ["T/M BAN BÍ THƯ", "THƯỜNG TRỰC", "(đã ký)", "Trương Thị Mai"]
+    if signature_in_table:
+        left, right = document.add_table(rows=1, cols=2).rows[0].cells
+        left.paragraphs[0].text, right.paragraphs[0].text = recipients[0], signature[0]
+        for text in recipients[1:]:
+            left.add_paragraph(text)
+        for text in signature[1:]:
+            right.add_paragraph(text)
+    else:
+        for text in recipients + signature:
+            document.add_paragraph(text)
+    document.save(str(path))
+
+
+@pytest.mark.parametrize("in_table", [False, True])
+def test_signature_block_and_recipients_are_not_indexed_as_content(tmp_path, in_table):
+    from bot.documents.chunking import chunk_document
+
+    write_ct99_docx(tmp_path / "chi-thi-99.docx", signature_in_table=in_table)
+    (doc,) = load_knowledge(tmp_path).documents
+    for boilerplate in ("T/M BAN BÍ THƯ", "THƯỜNG TRỰC", "đã ký", "Trương Thị Mai", "Nơi nhận", "Lưu Văn phòng",
+                        "Các ban đảng Trung ương"):
+        assert boilerplate not in doc.text
+    assert doc.text.rstrip().endswith("xếp loại tổ chức đảng, đảng viên cuối năm.")
+    assert doc.issuer == "Ban Bí thư"  # read from the signature before it was dropped
+    passages = chunk_document(doc)
+    assert all(len(p.text.split()) > 10 for p in passages)
+
+
+def test_number_and_date_on_one_header_line_separated_by_a_tab_keep_the_date(tmp_path):
+    write_ct99_docx(tmp_path / "chi-thi-99.docx")
+    (doc,) = load_knowledge(tmp_path).documents
+    assert (doc.doc_number, doc.issued, doc.doc_type) == ("99-CT/TW", "2024-06-01", "chi-thi")
+    assert doc.title == "Chỉ thị số 99-CT/TW về đẩy mạnh chuyển đổi số trong các cơ quan đảng"
+
+
+def test_signature_lines_inside_the_body_text_are_kept():
+    from bot.documents.formats import drop_boilerplate
+
+    text = ("Đồng chí Trương Thị Mai chủ trì hội nghị.\n\nT/M Ban Thường vụ, đồng chí Bí thư phát biểu ý kiến.\n\n"
+            "Nguyễn Văn An\n\nPHỤ LỤC\n\nDanh sách đơn vị.")
+    assert drop_boilerplate(text)[0] == text
+
+
+def test_page_offsets_follow_the_dropped_lines():
+    from bot.documents.formats import drop_boilerplate
+
+    text = "Trang 1\nMột.\n\nHai.\n- 2 -\nBa.\n\nBốn."
+    starts = (0, text.index("Ba."))
+    out, moved = drop_boilerplate(text, starts)
+    assert out == "Một.\n\nHai.\nBa.\n\nBốn." and out[moved[1]:].startswith("Ba.")
+
+
+@pytest.mark.parametrize("name", ["trong.md", "trong.txt"])
+def test_an_empty_file_is_reported_as_empty_not_as_missing_a_title(tmp_path, name):
+    (tmp_path / name).write_text("\n  \n", encoding="utf-8")
+    (failure,) = load_knowledge(tmp_path).failures
+    assert (failure.path, failure.reason) == (name, "empty file (no text)")

@@ -24,6 +24,7 @@ __all__ = [
     "find_doc_numbers",
     "canonical",
     "doc_key",
+    "own_spelling",
     "describe",
 ]
 
@@ -152,6 +153,7 @@ class DocNumber:
     span: tuple[int, int]
     type_name: str = ""  # the type word: "Quy định", or "Quyết định" when the text says so
     term: str = ""  # plenum only: "XII"
+    code_written: bool = False  # the type code was written ("08-QĐi/TW", "QĐi 08"), not inferred ("Quy định 08")
 
 
 def _fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
@@ -216,6 +218,7 @@ def _make(
     issuer: str,
     span: tuple[int, int],
     type_name: str = "",
+    code_written: bool = False,
 ) -> DocNumber | None:
     padded = _pad(number)
     if padded is None:
@@ -233,6 +236,7 @@ def _make(
         key=_make_key(padded, type_code, issuer, assumed),
         span=span,
         type_name=type_name or TYPE_NAMES[type_code],
+        code_written=code_written,
     )
 
 
@@ -311,7 +315,7 @@ def _list_continuation(
     while m := _LIST_RE.match(src.lower, pos):
         code = _code(m.group(2)) if m.group(2) else None
         issuer, end = src.issuer(m, 3) if m.group(3) else ("", m.end())
-        doc = _make(m.group(1), _merge_types(word_type, code), issuer, (m.start(1), end), type_name)
+        doc = _make(m.group(1), _merge_types(word_type, code), issuer, (m.start(1), end), type_name, code is not None)
         if doc:
             found.append(doc)
         pos = m.end()
@@ -325,7 +329,7 @@ def _candidates(src: _Source) -> list[DocNumber]:
     has = functools.partial(_contains_any, folded)
     for m in _FULL_RE.finditer(folded) if has(_FULL_NEEDLES) else ():
         issuer, end = src.issuer(m, 3)
-        doc = _make(m.group(1), _code(m.group(2)), issuer, (m.start(), end))
+        doc = _make(m.group(1), _code(m.group(2)), issuer, (m.start(), end), code_written=True)
         if doc:
             found.append(doc)
     for m in _WORD_RE.finditer(folded) if has(_WORD_NEEDLES) else ():
@@ -336,13 +340,13 @@ def _candidates(src: _Source) -> list[DocNumber]:
         if not code and word_type not in _CENTRAL_BY_DEFAULT and "so" not in folded[m.end(1) : m.start(2)]:
             continue  # "kế hoạch 5", "báo cáo 2": too weak without "số" or a full code
         issuer, end = src.issuer(m, 4) if m.group(4) else ("", m.end())
-        doc = _make(m.group(2), _merge_types(word_type, code), issuer, (m.start(), end), type_name)
+        doc = _make(m.group(2), _merge_types(word_type, code), issuer, (m.start(), end), type_name, code is not None)
         if doc:
             found.append(doc)
             _list_continuation(src, m.end(), word_type, type_name, found)
     for m in _ABBREV_RE.finditer(folded) if has(_ABBREV_NEEDLES) else ():
         type_code = _code(m.group(1))
-        doc = _make(m.group(2), type_code, "", m.span())
+        doc = _make(m.group(2), type_code, "", m.span(), code_written=True)
         if doc:
             found.append(doc)
             _list_continuation(src, m.end(), type_code, "", found)
@@ -388,6 +392,15 @@ def canonical(text: str) -> str | None:
     """Canonical form of a single number ("05/CT-TW" -> "05-CT/TW", "CT05" -> "05-CT/TW"); None if none."""
     found = find_doc_numbers(text)
     return found[0].canonical if found else None
+
+
+def own_spelling(text: str, key: str) -> str | None:
+    """The canonical form of the number with `key` as `text` spells it, when the text writes its type code:
+    "Quy định 08-QĐi/TW" -> "08-QĐi/TW" although "08-QĐ/TW" shares its lookup key; None for "Quy định 08"."""
+    for found in find_doc_numbers(text):
+        if found.key == key and found.code_written:
+            return found.canonical
+    return None
 
 
 @functools.lru_cache(maxsize=65_536)

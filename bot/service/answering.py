@@ -298,7 +298,7 @@ class AnswerService:
     def _card(self, r: Retriever, terms: QueryTerms, ranked: list[Match] | None = None) -> DocumentCard:
         key = terms.doc_keys[0]
         name, own_docs = r.numbered(key)
-        number = name or _display_number(terms.normalized, key)
+        number = docnumbers.own_spelling(terms.normalized, key) or name or _display_number(terms.normalized, key)
         own_ids = {d.doc_id for d in own_docs}
         if ranked is None:
             ranked = r.search(terms, limit=10)

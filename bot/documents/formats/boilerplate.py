@@ -46,7 +46,9 @@ class _Reader:
             self.recipients, self.signature = True, False
             return True
         role = _ROLE_RE.match(text)
-        if (role and _is_upper(role.group(1))) or _SIGNED_RE.match(text):
+        # "T/M BAN BÍ THƯ", or a whole signature in one table cell ("T/M BAN BÍ THƯ THƯỜNG TRỰC (đã ký) Trương
+        # Thị Mai"); "T/M Ban Thường vụ, đồng chí ..." in a sentence is text
+        if (role and _is_upper(role.group(1).split()[0]) and len(text.split()) <= 20) or _SIGNED_RE.match(text):
             self.signature, self.recipients = True, False
             return True
         if self.recipients and _RECIPIENT_ITEM_RE.match(text) and len(text.split()) <= 30:
@@ -78,6 +80,9 @@ def drop_boilerplate(text: str, offsets: tuple[int, ...] = ()) -> tuple[str, tup
             if len(keep) < len(cells):
                 changed = True
                 line = " | ".join(c.strip() for c in keep)
+                if not line:  # the whole line goes (not a blank line in its place)
+                    new_starts.append(new)
+                    continue
         blank = not line.strip()
         if blank and (not out or not out[-1].strip()):
             new_starts.append(new)  # a second blank line in a row (or a leading one) is left out

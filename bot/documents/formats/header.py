@@ -55,6 +55,9 @@ _NOT_BODIES = ("ĐẢNG CỘNG SẢN", "CỘNG HÒA")
 # Bodies whose name goes on with a place, sometimes on the next line of the header
 _LOCAL_BODIES = {"TỈNH ỦY", "THÀNH ỦY", "HUYỆN ỦY", "QUẬN ỦY", "THỊ ỦY", "ĐẢNG ỦY", "BAN THƯỜNG VỤ",
                  "BAN CHẤP HÀNH ĐẢNG BỘ", "ĐẢNG BỘ", "CHI BỘ"}
+# Bodies of the whole Party: no place name follows them
+_NATIONAL_BODIES = {"BAN CHẤP HÀNH TRUNG ƯƠNG", "BỘ CHÍNH TRỊ", "BAN BÍ THƯ", "BAN TUYÊN GIÁO TRUNG ƯƠNG",
+                    "BAN TỔ CHỨC TRUNG ƯƠNG", "BAN DÂN VẬN TRUNG ƯƠNG", "ỦY BAN KIỂM TRA TRUNG ƯƠNG"}
 _HEAD_LINES = 30  # the header lies within the first lines
 _NUMBER_RE = re.compile(r"(?<!\w)Số\s*[:.]?\s*(\d{1,4}\s*[-/]\s*[A-ZĐa-zđ][\w.Đđ]*(?:\s*[-/]\s*[\w.Đđ]+)?)")
 _DATE_WORDS_RE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.I)
@@ -105,6 +108,8 @@ def _body_name(caps: str) -> str:
             inner = _body_name(rest)
             if inner:
                 return f"{name} {inner}"
+            if upper in _NATIONAL_BODIES:  # "BAN BÍ THƯ THƯỜNG TRỰC": a title under the body, not a place
+                return name
             place = " ".join(w[:1] + w[1:].lower() for w in rest.split())
             return f"{name} {place.replace('Trung Ương', 'Trung ương')}"
     return ""
