@@ -96,6 +96,8 @@ def test_a_number_the_document_lacks_gets_the_count_and_no_unrelated_passages(sv
     assert "có 48 điều" in answer.message and "Điều 99" in answer.message
     outline = svc.answer("mục 40 quy định 294")
     assert not outline.found and "có 33 mục" in outline.message
+    other = svc.answer("đảng viên vi phạm điều 2 quy định 37")  # another document's Điều 2: no lookup
+    assert other.unit is None
     part = svc.answer("điểm b khoản 1 Điều 36")
     assert "không có điểm b" in part.message
     assert part.hits[0].reference.section.endswith("Điều 36 › khoản 1")
@@ -194,3 +196,17 @@ def test_command_line_filters_restrict_search_and_ask(capsys, official_workspace
     data = json.loads(capsys.readouterr().out)
     assert data["hits"] and {h["doc_id"] for h in data["hits"]} == {HD}
     assert main(base + ["ask", "--year", "20x4", "tuổi đảng"]) == 2
+
+
+def test_telegram_and_zalo_show_the_short_answer_links_and_status(svc):
+    from bot.channels.telegram.render import answer_messages
+    from bot.channels.zalo.render import render_answer as zalo_answer
+
+    answer = svc.answer("Ban Chấp hành Trung ương họp thường lệ bao lâu một lần?")
+    for rendered in ("\n".join(answer_messages(answer)), "\n".join(zalo_answer(answer))):
+        assert f"{messages.SHORT_ANSWER}: Ban Chấp hành Trung ương họp thường lệ sáu tháng một lần" in rendered
+    lookup = svc.answer("khoan 2 dieu 4 dieu le")
+    assert "Hướng dẫn thi hành: Quy định 294-QĐ/TW mục 3.2" in "\n".join(answer_messages(lookup))
+    assert "Hướng dẫn thi hành: Quy định 294-QĐ/TW mục 3.2" in "\n".join(zalo_answer(lookup))
+    old = svc.answer("Đảng viên bị bệnh nặng được xét tặng Huy hiệu Đảng sớm không?", top_k=5)
+    assert "đã được thay thế bởi Hướng dẫn 06-HD/TW" in "\n".join(zalo_answer(old))

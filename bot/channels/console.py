@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 from bot import messages
 from bot.channels import followups, text
 from bot.channels.quizflow import QuizChats, text_reply
-from bot.channels.text import citation_line
+from bot.channels.text import citation_line, link_lines, short_answer_line
 from bot.models import Answer, Hit
 from bot.service.quiz import QuizService
 
@@ -44,29 +44,6 @@ def render_hit(n: int, hit: Hit, color: bool) -> str:
     body = highlight(hit.text, hit.highlights, start, end)
     lines.extend("    " + line for line in body.splitlines())
     return "\n".join(lines)
-
-
-def link_lines(hit: Hit) -> list[str]:
-    """"Hướng dẫn thi hành: Quy định 294-QĐ/TW mục 3.2; …" / "Thi hành: Điều lệ Đảng … khoản 2 Điều 4"."""
-    out = []
-    for direction, title in (("implemented_by", messages.LINKS_IMPLEMENTED_BY),
-                             ("implements", messages.LINKS_IMPLEMENTS)):
-        items = [f"{link.document} {', '.join(link.labels)}" for link in hit.links if link.direction == direction]
-        if items:
-            out.append(f"{title}: {'; '.join(items)}")
-    return out
-
-
-def short_answer_line(answer: Answer) -> str:
-    """"Trả lời ngắn: … — Quy định 294-QĐ/TW, Mục 1 › 1.1 › 1.1.1" ("" without a short answer)."""
-    short = answer.short
-    if short is None:
-        return ""
-    ref = short.reference
-    kind = messages.DOC_TYPE_NAMES.get(ref.doc_type, "")
-    name = f"{kind} {ref.doc_number}".strip() if ref.doc_number else ref.title
-    where = f"{name}, {ref.section}" if ref.section else name
-    return f"{messages.SHORT_ANSWER}: {short.text} — {where}"
 
 
 def render_answer(answer: Answer, color: bool = False) -> str:

@@ -68,6 +68,30 @@ def citation_line(ref: Reference, number: int | None = None, *, with_section: bo
     return prefix + " · ".join(parts)
 
 
+def link_lines(hit) -> list[str]:
+    """The cross-reference lines under a passage's reference: "Hướng dẫn thi hành: Quy định 294-QĐ/TW mục 3.2;
+    …" (a Điều lệ passage) or "Thi hành: Điều lệ Đảng … khoản 2 Điều 4" (a Quy định / Hướng dẫn passage)."""
+    out = []
+    for direction, title in (("implemented_by", messages.LINKS_IMPLEMENTED_BY),
+                             ("implements", messages.LINKS_IMPLEMENTS)):
+        items = [f"{link.document} {', '.join(link.labels)}" for link in hit.links if link.direction == direction]
+        if items:
+            out.append(f"{title}: {'; '.join(items)}")
+    return out
+
+
+def short_answer_line(answer) -> str:
+    """"Trả lời ngắn: … — Quy định 294-QĐ/TW, Mục 1 › 1.1 › 1.1.1" ("" when the answer has none)."""
+    short = answer.short
+    if short is None:
+        return ""
+    ref = short.reference
+    kind = messages.DOC_TYPE_NAMES.get(ref.doc_type, "")
+    name = f"{kind} {ref.doc_number}".strip() if ref.doc_number else ref.title
+    where = f"{name}, {ref.section}" if ref.section else name
+    return f"{messages.SHORT_ANSWER}: {short.text} — {where}"
+
+
 def excerpt(text: str, limit: int) -> str:
     """The text, or its first sentences up to `limit` characters followed by "…"."""
     text = text.strip()

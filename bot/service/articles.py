@@ -159,6 +159,6 @@ def _document_for(trees: UnitTrees, r: Retriever, query: unitref.UnitQuery, ques
     named = trees.scopes.named(r, question)
     if named:
         return next((d for d in named if trees.tree(r, d) is not None), None)
-    if any(k.startswith(("dieu:", "chuong:")) for k in query.keys):
+    if any(k.startswith(("dieu:", "chuong:")) for k in query.keys) and not trees.scopes.names_other(question):
         return trees.charter(r)
     return None

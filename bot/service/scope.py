@@ -77,6 +77,10 @@ class Scopes:
                 out.extend(numbered.get((_TYPES[m.group(2)], int(m.group(3))), []))
         return list(dict.fromkeys(out))
 
+    def names_other(self, text: str) -> bool:
+        """Whether the question names a document other than the Điều lệ ("Quy định 37"), indexed or not."""
+        return any(m.group(2) for m in _NAME.finditer(_fold(text)))
+
     def parse(self, r: Retriever, text: str) -> Scope | None:
         """The scope a question asks for, or None."""
         folded = _fold(text)

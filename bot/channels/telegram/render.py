@@ -125,7 +125,9 @@ def passage_blocks(text: str, spans: Sequence[tuple[int, int]], header: str = ""
 
 def hit_blocks(hit: Hit, number: int | None = None, limit: int = SAFE_LIMIT) -> list[str]:
     footer = link(hit.reference.source_url, messages.LABEL_SOURCE)
-    return passage_blocks(hit.text, hit.highlights, reference_html(hit.reference, number), footer, limit)
+    header = "\n".join([reference_html(hit.reference, number)] + [f"<i>{escape(line)}</i>"
+                                                                  for line in text.link_lines(hit)])
+    return passage_blocks(hit.text, hit.highlights, header, footer, limit)
 
 
 def answer_messages(answer: Answer, notes: Sequence[str] = (), limit: int = SAFE_LIMIT) -> list[str]:
@@ -140,6 +142,8 @@ def answer_messages(answer: Answer, notes: Sequence[str] = (), limit: int = SAFE
             first=answer.offset + 1, last=answer.offset + len(answer.hits))))
     if answer.message:
         blocks.append(escape(answer.message))
+    if answer.short is not None:
+        blocks.append(escape(text.short_answer_line(answer)))
     for i, hit in enumerate(answer.hits):
         blocks.extend(hit_blocks(hit, answer.offset + i + 1, limit))
     if answer.suggestions:

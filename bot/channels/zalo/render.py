@@ -61,8 +61,11 @@ def render_answer(answer: Answer, mention: str | None = None) -> list[str]:
                                              question=question)]
     if answer.message and answer.offset == 0:  # "Kho chưa có toàn văn 05-CT/TW; dưới đây là…"
         blocks.append(answer.message)
+    if answer.short is not None:
+        blocks.append(text.short_answer_line(answer))
     for n, hit in enumerate(answer.hits, start=1):
-        blocks.append(f"{reference_line(hit.reference, n)}\n{text.excerpt(hit.text, EXCERPT_CHARS)}")
+        links = "".join(f"\n{line}" for line in text.link_lines(hit))
+        blocks.append(f"{reference_line(hit.reference, n)}{links}\n{text.excerpt(hit.text, EXCERPT_CHARS)}")
     blocks.append(_footer(answer, mention))
     return pack(blocks)
 
