@@ -440,3 +440,18 @@ def test_pretrained_setting_is_resolved_and_an_empty_one_keeps_old_indexes_valid
     # not next to the config: the folder shipped in the repository
     shipped = load_config(write_config(tmp_path / "c", embedding={"pretrained": "models/vi-static"}))
     assert shipped.embedding.pretrained == str(Path(__file__).resolve().parents[1] / "models" / "vi-static")
+
+
+def test_shipped_vietnamese_model_is_an_ordinary_folder_encoded_the_same_without_torch(tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    shipped = Path(__file__).resolve().parents[1] / "models" / "vi-static"
+    assert (shipped / "README.md").is_file()  # the model card
+    assert sum(f.stat().st_size for f in shipped.iterdir()) < 30_000_000
+    texts = ["bao nhiêu tuổi thì được vào Đảng", "người vào Đảng phải đủ 18 tuổi", "giá vàng hôm nay"]
+    ours = Embedder.load(EmbeddingConfig(model=str(shipped)), tmp_path)
+    assert ours.is_static and ours.dim == 256
+    library = SentenceTransformer(str(shipped), device="cpu").encode(texts, normalize_embeddings=True)
+    np.testing.assert_allclose(ours.encode_queries(texts), library, atol=1e-5)
+    a, b, c = ours.encode_queries(texts)
+    assert a @ b > a @ c  # joining the Party at 18 is closer to the age question than gold prices
