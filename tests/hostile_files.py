@@ -127,6 +127,33 @@ def write_many_page_pdf(path: Path, pages: int, line: str = "khong co dau cham n
     path.write_bytes(bytes(out))
 
 
+def write_pdf_stream_bomb(path: Path, inflated_mb: int = 1000) -> None:
+    """A one-page PDF whose content stream (FlateDecode) unpacks to `inflated_mb` MB: about 1 KB per MB."""
+    head = b"BT /F1 9 Tf 30 800 Td (Chi thi ve chuyen doi so) Tj ET\n"
+    deflated = _raw_deflate(head, False) + _raw_deflate(b" " * _MB, False) * inflated_mb + _raw_deflate(b"\n", True)
+    c = zlib.compressobj(9)  # a zlib header and checksum around the raw stream, as FlateDecode expects
+    header = c.compress(b"")[:2] or b"\x78\xda"
+    adler = zlib.adler32(head)
+    for _ in range(inflated_mb):
+        adler = zlib.adler32(b" " * _MB, adler)
+    stream = header + deflated + struct.pack(">I", zlib.adler32(b"\n", adler))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Count 1 /Kids [5 0 R] >>",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
+               b"/Contents 4 0 R >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+
+
 # ---------------------------------------------------------------- nested HTML
 
 def nested_html(depth: int, repeat: int = 1, text: str = "Nội dung văn bản") -> str:

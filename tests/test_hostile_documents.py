@@ -13,7 +13,7 @@ from bot.config import ConfigError, load_config
 from bot.documents.limits import MAX_RUN_CHARS, Limits, bound_runs
 from bot.documents.loading import load_file, load_knowledge
 from tests.hostile_files import (alias_bomb_yaml, nested_html, read_in_subprocess, write_many_page_pdf,
-                                 write_zip_bomb_docx)
+                                 write_pdf_stream_bomb, write_zip_bomb_docx)
 
 BOUNDED_MB = 300  # "a few hundred MB above the serving process"
 
@@ -105,6 +105,16 @@ def test_twenty_thousand_page_pdf_is_refused_without_reading_its_pages(tmp_path)
     result = read_in_subprocess(pdf, timeout=120)
     assert result["failures"] == ["PDF has 20,000 pages, more than knowledge.max_pages (1,000); split it into "
                                   "parts or raise the limit"]
+    assert result["growth_mb"] < BOUNDED_MB
+
+
+def test_pdf_page_whose_drawing_instructions_unpack_to_a_gigabyte_is_refused_before_parsing(tmp_path):
+    pdf = tmp_path / "bom.pdf"
+    write_pdf_stream_bomb(pdf, inflated_mb=1000)  # 1 MB on disk
+    assert pdf.stat().st_size < 2 * 1024 * 1024
+    result = read_in_subprocess(pdf, timeout=60)
+    assert result["failures"] == ["page 1 of the PDF unpacks to more than 30 MB of drawing instructions (300 MB "
+                                  "for the file): a compression bomb or not a text document"]
     assert result["growth_mb"] < BOUNDED_MB
 
 

@@ -83,8 +83,10 @@ def _read_pages(pdf, limits: Limits) -> list[tuple[list["_Line"], int]]:
     """Lines and image count of each page; each page's parsed objects are released once read."""
     pages = []
     chars = 0
+    unpacked = _Unpacked()
     for page in pdf.pages:
         try:
+            unpacked.check(page.page_obj, page.page_number)
             lines = _pdf_lines(page)
             pages.append((lines, len(page.images)))
         finally:
@@ -93,6 +95,73 @@ def _read_pages(pdf, limits: Limits) -> list[tuple[list["_Line"], int]]:
         if chars > limits.max_chars:
             raise FormatError(f"{over_chars(chars, limits)} (stopped at page {page.page_number})")
     return pages
+
+
+_MB = 1024 * 1024
+MAX_PAGE_CONTENT_MB = 30  # drawing instructions of one page once unpacked (text pages: a few hundred KB)
+MAX_CONTENT_MB = 300  # of the whole file
+
+
+class _Unpacked:
+    """Sizes of the pages' drawing instructions once unpacked, measured in small chunks before pdfminer unpacks
+    them whole: a compressed stream of a few KB can unpack to gigabytes (a compression bomb)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.seen: set[int] = set()
+
+    def check(self, page, number: int) -> None:
+        size = sum(self._size(stream) for stream in self._streams(page))
+        self.total += size
+        if size > MAX_PAGE_CONTENT_MB * _MB or self.total > MAX_CONTENT_MB * _MB:
+            raise FormatError(f"page {number} of the PDF unpacks to more than {MAX_PAGE_CONTENT_MB} MB of drawing "
+                              f"instructions ({MAX_CONTENT_MB} MB for the file): a compression bomb or not a text "
+                              "document")
+
+    def _streams(self, page) -> list:
+        """The page's content streams and the form objects it draws (forms within forms, each once)."""
+        from pdfminer.pdftypes import PDFStream, resolve1
+        from pdfminer.psparser import LIT
+
+        streams = [s for s in (page.contents or []) if isinstance(s, PDFStream)]
+        todo = [resolve1(page.resources or {})]
+        while todo and len(streams) < 10_000:
+            resources = todo.pop()
+            xobjects = resolve1(resources.get("XObject", {})) if isinstance(resources, dict) else {}
+            for ref in (xobjects.values() if isinstance(xobjects, dict) else ()):
+                obj = resolve1(ref)
+                if isinstance(obj, PDFStream) and id(obj) not in self.seen and obj.get("Subtype") is LIT("Form"):
+                    self.seen.add(id(obj))
+                    streams.append(obj)
+                    todo.append(resolve1(obj.get("Resources", {})))
+        return streams
+
+    @staticmethod
+    def _size(stream) -> int:
+        import zlib
+
+        from pdfminer.psparser import LIT
+
+        if stream.data is not None or stream.rawdata is None:
+            return len(stream.data or b"")
+        data = stream.rawdata
+        if stream.decipher:
+            data = stream.decipher(stream.objid, stream.genno, data, stream.attrs)
+        filters = [f for f, _params in stream.get_filters()]
+        if not filters or any(f not in (LIT("FlateDecode"), LIT("Fl")) for f in filters[:1]):
+            return len(data)
+        unpack = zlib.decompressobj()
+        size = 0
+        try:
+            chunk = unpack.decompress(data, _MB)
+            while chunk:
+                size += len(chunk)
+                if size > MAX_PAGE_CONTENT_MB * _MB:
+                    break
+                chunk = unpack.decompress(unpack.unconsumed_tail, _MB)
+        except zlib.error:
+            pass  # damaged: pdfminer decides what to do with it
+        return size
 
 
 def _join_pages(page_lines: list[list["_Line"]]) -> tuple[str, tuple[int, ...]]:
