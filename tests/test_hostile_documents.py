@@ -208,3 +208,11 @@ def test_index_build_applies_the_configured_limits(tmp_path):
     assert report.documents == 1
     assert [(f.path, f.reason.split(";")[0]) for f in report.failed] == \
         [("dai.pdf", "PDF has 30 pages, more than knowledge.max_pages (20)")]
+
+
+def test_html_page_of_two_million_tiny_elements_is_refused_while_parsing(tmp_path):
+    page = tmp_path / "phang.html"
+    page.write_text("<html><body><div>" + "<b>x</b> " * 1_900_000 + "</div></body></html>", encoding="utf-8")
+    result = read_in_subprocess(page, timeout=120)
+    assert result["failures"] == ["HTML page has more than 200,000 elements; not a readable page"]
+    assert result["growth_mb"] < BOUNDED_MB

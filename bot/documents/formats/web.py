@@ -21,6 +21,7 @@ _BLOCK_TAGS = {"p", "div", "section", "article", "main", "header", "blockquote",
                "dl", "dt", "dd", "address", "center", "body", "ul", "ol", "li", "table", "hr",
                "h1", "h2", "h3", "h4", "h5", "h6"}
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+MAX_ELEMENTS = 200_000  # a long news page has a few thousand; each costs about 0.5 KB once parsed
 _BR = "\ue000"  # a <br> while whitespace is collapsed
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
@@ -73,15 +74,21 @@ def _parse(data: bytes, limits: Limits):
     """The page as an lxml tree, refused as soon as elements nest deeper than the limit."""
     from lxml import etree
 
-    depth = 0
+    depth = elements = chars = 0
     events = etree.iterparse(io.BytesIO(data), events=("start", "end"), html=True, recover=True,
                              encoding=_encoding(data), no_network=True, remove_comments=True, remove_pis=True)
     try:
-        for event, _element in events:
+        for event, element in events:
             if event == "end":
                 depth -= 1
+                chars += len(element.text or "") + len(element.tail or "")
+                if chars > 2 * limits.max_chars:  # menus and scripts included: twice the limit on the text
+                    raise FormatError(over_chars(chars, limits) + " (HTML)")
                 continue
             depth += 1
+            elements += 1
+            if elements > MAX_ELEMENTS:
+                raise FormatError(f"HTML page has more than {MAX_ELEMENTS:,} elements; not a readable page")
             if depth > limits.max_html_depth:
                 raise FormatError(f"HTML elements are nested more than {limits.max_html_depth} deep "
                                   f"(knowledge.max_html_depth); not a readable page")
