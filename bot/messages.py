@@ -110,7 +110,7 @@ TG_HELP = ("Cách dùng:\n"
            "• Trong nhóm: /hoi <câu hỏi>, nhắc tên bot, hoặc trả lời tin nhắn của bot.\n"
            "• /vanban <số hiệu> — thông tin một văn bản, ví dụ: /vanban 05-CT/TW\n"
            "• /danhsach — danh sách văn bản trong kho\n"
-           "• /ontap [số câu] [chủ đề] — câu hỏi ôn tập từ Điều lệ, quy định, ví dụ: /ontap 5 đảng viên dự bị\n"
+           "• /ontap [số câu] [chủ đề] — câu hỏi ôn tập từ Điều lệ, quy định, ví dụ: /ontap 5 đảng viên dự bị; /ketqua — kết quả ôn tập của nhóm\n"
            "• Nút “Xem thêm” cho kết quả tiếp theo, “Toàn văn” để đọc cả mục, 👍/👎 để góp ý.\n"
            "• Ở chat bất kỳ, gõ @{username} <câu hỏi> để chia sẻ đoạn văn bản.")
 TG_HELP_ADMIN = ("\n\nQuản trị viên: /reindex (lập chỉ mục lại), /thongke (thống kê), "
@@ -298,3 +298,6 @@ QUIZ_TRAINERS_ONLY = ("Chỉ người hướng dẫn ôn tập (hoặc quản tr
                       "Mọi người vẫn dùng được /ontap.")
 QUIZ_SCHEDULING_OFF = "Bot này chưa bật lịch hẹn giờ (thiếu gói job-queue); /ontap vẫn dùng được."
 QUIZ_NOTHING_TO_SHARE = "Chưa có câu trả lời nào để chia sẻ. Hãy hỏi một câu hoặc gõ /ontap."
+QUIZ_SCORES = "Kết quả ôn tập của nhóm (đúng/đã trả lời):\n{lines}"
+QUIZ_SCORE_LINE = "• {name}: {right}/{answered}"
+QUIZ_NO_SCORES = "Chưa có ai trả lời câu hỏi ôn tập nào trong nhóm này từ khi bot khởi động. Gõ /ontap để bắt đầu."

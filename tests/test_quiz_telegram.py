@@ -105,6 +105,28 @@ def test_ontap_on_a_topic_no_clause_covers_says_so(bot):
     assert "giá vé máy bay Tết" in reply.params["text"] and not bot.fake.requests("sendPoll")
 
 
+def test_answers_to_the_polls_are_counted_for_ketqua(bot):
+    message = bot.ask("/ontap 2 Điều lệ", chat=GROUP)
+    polls = _polls(bot, message, count=2)
+    for poll in polls:
+        correct = poll.result["poll"]["correct_option_id"]
+        bot.fake.poll_answer(poll.result["poll"]["id"], [correct], user=USER)
+        bot.fake.poll_answer(poll.result["poll"]["id"], [(correct + 1) % 2], user=TRAINER)
+    bot.fake.poll_answer("someone-elses-poll", [0], user=TRAINER)  # not ours: not counted
+    deadline = time.monotonic() + 10  # the answers get no reply: wait until all four are counted
+    while sum(e[2] for e in bot.application.bot_data.get("quiz_scores", {}).get(GROUP["id"], {}).values()) < 4:
+        assert time.monotonic() < deadline, "the poll answers were not counted"
+        time.sleep(0.02)
+    scores = bot.ask("/ketqua", chat=GROUP)
+    text = bot.replies(scores)[0].params["text"]
+    assert text.splitlines()[1:] == [f"• {USER['first_name']}: 2/2", f"• {TRAINER['first_name']}: 0/2"]
+
+
+def test_ketqua_before_any_answer_says_so(bot):
+    scores = bot.ask("/ketqua", chat=GROUP)
+    assert bot.replies(scores)[0].params["text"].startswith("Chưa có ai trả lời")
+
+
 def test_ontap_is_registered_as_a_public_command(bot):
     [call] = [c for c in bot.fake.wait_for("setMyCommands") if "scope" not in c.params]
     assert "ontap" in [c["command"] for c in call.params["commands"]]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import OrderedDict
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputPollOption, Poll, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, PollAnswerHandler
 
 from bot import messages
 from bot.channels.quiztext import share_item
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 _QUIZ_KEY = "quiz"
 _SCHEDULES_KEY = "quiz_schedules"
+_POLLS_KEY = "quiz_polls"  # poll id -> (chat id, correct option), for the scores of /ketqua
+_SCORES_KEY = "quiz_scores"  # chat id -> user id -> [name, right, answered]
+MAX_POLLS = 5000
 _REMOVE = ("xoá", "xóa", "xoa", "huỷ", "hủy", "huy")
 
 
@@ -30,6 +34,8 @@ def register(application: Application) -> None:
     are put back on the job queue as soon as the application runs."""
     application.add_handler(CommandHandler("ontap", ontap))
     application.add_handler(CommandHandler("lichontap", lichontap))
+    application.add_handler(CommandHandler("ketqua", ketqua))
+    application.add_handler(PollAnswerHandler(poll_answer))
     if application.job_queue is not None:
         application.job_queue.run_once(restore_schedules, when=0, name="quiz-restore")
     else:
@@ -51,14 +57,20 @@ def keyboard(item: QuizItem) -> InlineKeyboardMarkup:
         InlineKeyboardButton(messages.TG_BUTTON_SHARE, callback_data=f"qshare:{item.item_id}")]])
 
 
-async def post_items(bot, chat_id: int, items: list[QuizItem]) -> None:
-    """One native quiz poll per item, in order."""
+async def post_items(bot, chat_id: int, items: list[QuizItem], bot_data: dict | None = None) -> None:
+    """One native quiz poll per item, in order; their ids are kept (in `bot_data`) to count answers."""
     for item in items:
         # plain text everywhere: the application's default HTML parse mode must not apply to clause text
         options = [InputPollOption(o, text_parse_mode=None) for o in item.options]
-        await bot.send_poll(chat_id, item.question, options, type=Poll.QUIZ, correct_option_ids=[item.correct],
-                            explanation=explanation(item), explanation_parse_mode=None, question_parse_mode=None,
-                            is_anonymous=False, reply_markup=keyboard(item))
+        sent = await bot.send_poll(chat_id, item.question, options, type=Poll.QUIZ,
+                                   correct_option_ids=[item.correct], explanation=explanation(item),
+                                   explanation_parse_mode=None, question_parse_mode=None, is_anonymous=False,
+                                   reply_markup=keyboard(item))
+        if bot_data is not None and sent.poll is not None:
+            polls = bot_data.setdefault(_POLLS_KEY, OrderedDict())
+            polls[sent.poll.id] = (chat_id, item.correct)
+            while len(polls) > MAX_POLLS:
+                polls.popitem(last=False)
 
 
 async def ontap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -70,7 +82,33 @@ async def ontap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = messages.QUIZ_NO_TOPIC.format(topic=topic) if topic and quiz.pool().items else messages.QUIZ_NO_ITEMS
         await update.effective_message.reply_html(render.escape(text))
         return
-    await post_items(context.bot, update.effective_chat.id, items)
+    await post_items(context.bot, update.effective_chat.id, items, context.application.bot_data)
+
+
+async def poll_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A member answered one of our quiz polls: count it for /ketqua (Telegram itself shows right/wrong)."""
+    answer = update.poll_answer
+    data = context.application.bot_data
+    known = data.get(_POLLS_KEY, {}).get(answer.poll_id)
+    if known is None or answer.user is None or not answer.option_ids:
+        return
+    chat_id, correct = known
+    scores = data.setdefault(_SCORES_KEY, {}).setdefault(chat_id, {})
+    entry = scores.setdefault(answer.user.id, [answer.user.full_name, 0, 0])
+    entry[1] += int(answer.option_ids[0] == correct)
+    entry[2] += 1
+
+
+async def ketqua(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ketqua: who answered the chat's quiz polls and how many right, best first."""
+    scores = context.application.bot_data.get(_SCORES_KEY, {}).get(update.effective_chat.id, {})
+    if not scores:
+        await update.effective_message.reply_html(render.escape(messages.QUIZ_NO_SCORES))
+        return
+    ranked = sorted(scores.values(), key=lambda e: (-e[1], e[2], e[0]))
+    lines = [messages.QUIZ_SCORE_LINE.format(name=name, right=right, answered=answered)
+             for name, right, answered in ranked[:30]]
+    await update.effective_message.reply_html(render.escape(messages.QUIZ_SCORES.format(lines="\n".join(lines))))
 
 
 async def clause_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -132,7 +170,7 @@ async def scheduled_series(context: ContextTypes.DEFAULT_TYPE) -> None:
     if not items:
         log.warning("telegram: quiz schedule %s drew no item (topic %r)", schedule.schedule_id, schedule.topic)
         return
-    await post_items(context.bot, int(schedule.chat_id), items)
+    await post_items(context.bot, int(schedule.chat_id), items, context.application.bot_data)
 
 
 async def lichontap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
