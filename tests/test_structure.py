@@ -151,3 +151,11 @@ def test_news_articles_are_not_structured():
     for path in sorted(KNOWLEDGE.glob("tin-*.md")) + [KNOWLEDGE / "ct-03-tw-2011.md"]:
         (doc, _), = load_file(path)
         assert structure.parse(doc.text) is None, path.name
+
+
+def test_thousands_of_items_run_into_one_line_are_read_without_recursion():
+    items = [f"1.{i}. Mục {i}. " + " ".join(f"1.{i}.{j}. Ý {j}." for j in range(1, 61)) for i in range(2, 31)]
+    parsed = structure.parse("1. Phần một\n\n1.1. Đầu tiên.\n\n" + " ".join(items) + " 5. Số lạc.\n\n1.31. Cuối.")
+    keys = [u[-1] for u in structure.all_units(parsed.root)]
+    assert len(keys) == 1 + 1 + 29 * 61 + 1 and keys[-1] == "muc:1.31"
+    assert parsed.root.children[0].children[-2].children[-1].lines[0].text == "1.30.60. Ý 60. 5. Số lạc."

@@ -125,30 +125,29 @@ class _Reader:
         self.count = 0  # units opened
 
     def feed(self, line: Line) -> None:
-        if self.mode == "outline":  # a heading run into the line before it by the PDF extractor
-            m = _RUN_IN.search(line.text)
-            if m:
-                self._feed_one(Line(line.text[:m.start()].rstrip(), line.offset))
-                rest = Line(line.text[m.start():].lstrip(), line.offset + m.start())
-                if self._run_in_follows(m):
-                    self.feed(rest)
-                else:  # not a heading after all: the line stays whole
-                    last = self.stack[-1].lines[-1]
-                    self.stack[-1].lines[-1] = Line(f"{last.text} {rest.text}", last.offset)
-                    self._rest(rest)
+        if self.mode != "outline":
+            self._feed_one(line)
+            return
+        # in an outline, a heading may have been run into the line before it by the PDF extractor
+        text, offset = line.text, line.offset
+        while True:
+            first = _RUN_IN.search(text)
+            if first is None:
+                self._feed_one(Line(text, offset))
                 return
-        self._feed_one(line)
-
-    def _rest(self, rest: Line) -> None:
-        """More run-in candidates further along a line whose first candidate was not a heading."""
-        m = _RUN_IN.search(rest.text)
-        if m and self._run_in_follows(m):
+            self._feed_one(Line(text[:first.start()].rstrip(), offset))
+            # the first candidate that follows the units now open starts the next line; what comes before
+            # it stays with the line just read
+            cut = next((m for m in _RUN_IN.finditer(text, first.start()) if self._run_in_follows(m)), None)
+            end = cut.start() if cut is not None else len(text)
             last = self.stack[-1].lines[-1]
-            cut = len(last.text) - len(rest.text) + m.start()
-            self.stack[-1].lines[-1] = Line(last.text[:cut].rstrip(), last.offset)
-            self.feed(Line(last.text[cut:].lstrip(), rest.offset + m.start()))
-        elif m:
-            self._rest(Line(rest.text[m.end():], rest.offset + m.end()))
+            between = text[first.start():end].strip()
+            if between:
+                self.stack[-1].lines[-1] = Line(f"{last.text} {between}", last.offset)
+            if cut is None:
+                return
+            rest = text[cut.start():]
+            text, offset = rest.lstrip(), offset + cut.start() + len(rest) - len(rest.lstrip())
 
     def _run_in_follows(self, m: re.Match) -> bool:
         if m.group(1):
