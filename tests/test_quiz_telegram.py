@@ -108,6 +108,11 @@ def test_ontap_on_a_topic_no_clause_covers_says_so(bot):
 def test_answers_to_the_polls_are_counted_for_ketqua(bot):
     message = bot.ask("/ontap 2 Điều lệ", chat=GROUP)
     polls = _polls(bot, message, count=2)
+    ids = {p.result["poll"]["id"] for p in polls}
+    deadline = time.monotonic() + 10  # the bot notes a poll's id once Telegram's reply reaches it
+    while not ids <= set(bot.application.bot_data.get("quiz_polls", {})):
+        assert time.monotonic() < deadline, "the polls were not noted"
+        time.sleep(0.02)
     for poll in polls:
         correct = poll.result["poll"]["correct_option_id"]
         bot.fake.poll_answer(poll.result["poll"]["id"], [correct], user=USER)
