@@ -58,6 +58,9 @@ def test_party_abbreviations_are_written_out(qu, question: str, rewritten: str) 
     ("chỉ thị 05 thực hiện ntn vs cơ sở", "chỉ thị 05 thực hiện như thế nào với cơ sở"),
     ("mn ơi k biết hỏi ai", "mọi người ơi không biết hỏi ai"),
     ("hok bít", "không biết"),
+    ("đi học 6 tháng thì chuyển sh đảng ntn", "đi học 6 tháng thì chuyển sinh hoạt đảng như thế nào"),
+    ("ai qly hồ sơ", "ai quản lý hồ sơ"),
+    ("xe sh 150 giá bn", "xe sh 150 giá bao nhiêu"),
 ])
 def test_chat_shorthand_is_written_out(qu, question: str, rewritten: str) -> None:
     assert qu.expand(question).rewritten == rewritten
