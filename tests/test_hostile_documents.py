@@ -76,6 +76,15 @@ def test_alias_bomb_in_a_sidecar_yaml_is_refused_and_the_rest_is_indexed(tmp_pat
     assert "invalid metadata file chi-thi.yaml" in failure.reason and "aliases" in failure.reason
 
 
+def test_alias_bomb_in_the_status_file_is_reported_not_expanded(tmp_path):
+    from bot.documents.status import STATUS_FILE, load_notes
+
+    (tmp_path / STATUS_FILE).write_text(alias_bomb_yaml().replace("complete: *a7", "47-QĐ/TW:\n  replaces: *a7"),
+                                        encoding="utf-8")
+    notes, problems = load_notes(tmp_path)
+    assert notes == {} and len(problems) == 1 and "aliases (*name) are not allowed" in problems[0]
+
+
 @pytest.mark.parametrize(("field", "value", "reason"), [
     ("title", "x" * 5000, "field 'title' is 5,000 characters long"),
     ("issuer", "{a: 1, b: 2}", "field 'issuer' must be text, a number, a date or a list of these, got dict"),

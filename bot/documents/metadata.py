@@ -18,7 +18,7 @@ class MetadataError(ValueError):
     """The metadata cannot be used; the message is the one-line reason."""
 
 
-class _NoAliasLoader(yaml.SafeLoader):
+class NoAliasLoader(yaml.SafeLoader):
     """yaml.SafeLoader that refuses aliases ("*name") instead of expanding them."""
 
     def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
@@ -36,7 +36,7 @@ def load_yaml(text: str, line_offset: int = 1) -> dict:
     if size > MAX_METADATA_BYTES:
         raise MetadataError(f"metadata is {size:,} bytes, more than {MAX_METADATA_BYTES:,}")
     try:
-        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + line_offset}" if mark is not None else ""

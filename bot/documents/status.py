@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from bot.documents import docnumbers
+from bot.documents.metadata import NoAliasLoader
 from bot.documents.vietnamese import fold
 from bot.models import Document
 
@@ -126,7 +127,7 @@ def load_notes(root: Path) -> tuple[dict[str, dict], list[str]]:
     if path.stat().st_size > _MAX_STATUS_FILE:
         return {}, [f"{STATUS_FILE}: larger than {_MAX_STATUS_FILE} bytes, not read"]
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=NoAliasLoader)  # noqa: S506 - no aliases
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         return {}, [f"{STATUS_FILE}: not valid YAML ({getattr(exc, 'problem', None) or exc})"]
     if data is None:
