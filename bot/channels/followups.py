@@ -72,3 +72,31 @@ class Sessions:
                                       offset=answer.offset, has_more=answer.has_more))
         elif answer.offset == 0:
             self.drop(chat_id)
+
+
+class StoredSessions(Sessions):
+    """The same sessions kept in the state store, so a follow-up reaching another worker (or this one
+    after a restart) still knows the chat's last answer."""
+
+    def __init__(self, store, channel: str, ttl: float = SESSION_SECONDS):
+        self.store = store  # bot.service.state.StateStore
+        self.channel = channel
+        self.ttl = ttl
+
+    def get(self, chat_id: str) -> Session | None:
+        data = self.store.get_session(self.channel, chat_id, self.ttl)
+        if not isinstance(data, dict):
+            return None
+        try:
+            return Session(question=str(data["question"]), passage_ids=list(data["passage_ids"]),
+                           offset=int(data.get("offset", 0)), has_more=bool(data.get("has_more", False)))
+        except (KeyError, TypeError, ValueError):
+            return None  # written by another release: as if it had expired
+
+    def put(self, chat_id: str, session: Session) -> None:
+        self.store.put_session(self.channel, chat_id, {
+            "question": session.question, "passage_ids": list(session.passage_ids), "offset": session.offset,
+            "has_more": session.has_more}, self.ttl)
+
+    def drop(self, chat_id: str) -> None:
+        self.store.drop_session(self.channel, chat_id)

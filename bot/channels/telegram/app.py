@@ -5,6 +5,7 @@ telegram.webhook.url is set). `webhook_options(...)` is what the tests drive in 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
+# several workers on one machine: each listens on its own port (docs/deploy.md)
+WEBHOOK_PORT_ENV = "DIRECTIVE_BOT_WEBHOOK_PORT"
 # Telegram accepts 1-256 characters of A-Z a-z 0-9 _ -; fewer than 16 is too easy to guess
 WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 MIN_WEBHOOK_SECRET_CHARS = 16
@@ -140,16 +143,27 @@ def serve(config: Config) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from bot.service.answering import AnswerService  # imported here: the channel module loads without torch
 
+    from bot.service.state import StateError, open_store
+
+    try:
+        store = open_store(config)
+    except StateError as exc:
+        print(f"directive-bot serve telegram: {exc}", file=sys.stderr)
+        return 2
     service = AnswerService(config)
-    querylog = QueryLog(config.querylog.path)
+    querylog = QueryLog(store)
     application = build_application(config, service, token, querylog)
     try:
         if webhook is not None:
-            log.info("telegram: webhook on %s:%s/%s", webhook["listen"], webhook["port"], webhook["url_path"])
-            application.run_webhook(**webhook)
+            from bot.channels.telegram.webhook import serve_webhook
+
+            port = int(os.environ.get(WEBHOOK_PORT_ENV) or webhook["port"])
+            log.info("telegram: webhook worker on %s:%s/%s, state in %s", webhook["listen"], port,
+                     webhook["url_path"], store.url)
+            asyncio.run(serve_webhook(application, store, **(webhook | {"port": port})))
         else:
             log.info("telegram: long polling")
             application.run_polling(allowed_updates=Update.ALL_TYPES)
     finally:
-        querylog.close()
+        store.close()
     return 0

@@ -101,7 +101,7 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
                            offset: int = 0) -> None:
     deps = _deps(context)
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    if not deps.is_admin(user.id) and (wait := deps.limiter.wait_seconds(user.id)):
+    if not deps.is_admin(user.id) and (wait := deps.limiter.wait_seconds(user.id, str(update.update_id))):
         await _say(update, messages.TG_RATE_LIMITED.format(seconds=wait))
         return
     notes = []
@@ -111,7 +111,7 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
         notes.append(messages.TG_QUESTION_CUT.format(limit=limit))
     # one trip to a worker thread: answer, log and render there, the event loop only sends
     answering = asyncio.get_running_loop().run_in_executor(
-        None, _answer_logged, deps, question, offset, notes, user.id, chat.id, chat.type)
+        None, _answer_logged, deps, question, offset, notes, user.id, chat.id, chat.type, str(update.update_id))
     done, _pending = await asyncio.wait({answering}, timeout=TYPING_AFTER_SECONDS)
     if not done:  # "typing…" only when the user would otherwise wait: one request less per question
         try:
@@ -127,13 +127,13 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
 
 
 def _answer_logged(deps: Deps, question: str, offset: int, notes: list[str], user_id: int, chat_id: int,
-                   chat_type: str) -> tuple[Answer, int | None, list[str]]:
+                   chat_type: str, update_key: str) -> tuple[Answer, int | None, list[str]]:
     """In a worker thread: the answer, its query-log id and its HTML messages."""
     answer = deps.service.answer(question, offset=offset)
     question_id = None
     if offset == 0:
         question_id = deps.querylog.record_answer(channel=CHANNEL, user_id=user_id, chat_id=chat_id,
-                                                  chat_type=chat_type, answer=answer)
+                                                  chat_type=chat_type, answer=answer, update_key=update_key)
     return answer, question_id, render.answer_messages(answer, notes)
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import ContextTypes
 
-from bot.channels.followups import Sessions
+from bot.channels.followups import Sessions, StoredSessions
 from bot.config import Config
 from bot.service.admin import Admin
 from bot.service.querylog import ButtonPayloads, QueryLog
@@ -43,6 +43,18 @@ class QuestionLimiter:
         return 0
 
 
+class StoredLimiter(QuestionLimiter):
+    """The same limit kept in the state store: a user landing on another worker is still counted.
+    A redelivered update (the same key) is counted once."""
+
+    def __init__(self, store, per_minute: int):
+        self.store = store  # bot.service.state.StateStore
+        self.per_minute = per_minute
+
+    def wait_seconds(self, user_id: int, key: str | None = None) -> int:
+        return self.store.rate_wait(CHANNEL, user_id, self.per_minute, event_key=key)
+
+
 @dataclass
 class Deps:
     """What the handlers need, kept in application.bot_data["deps"]."""
@@ -53,12 +65,14 @@ class Deps:
     admin: Admin = field(init=False)
     buttons: ButtonPayloads = field(init=False)
     limiter: QuestionLimiter = field(init=False)
-    followups: Sessions = field(default_factory=Sessions)
+    followups: Sessions = field(init=False)
 
     def __post_init__(self) -> None:
         self.admin = Admin(self.service, self.config, self.querylog)
         self.buttons = ButtonPayloads(self.querylog, ttl=BUTTON_TTL_SECONDS)
-        self.limiter = QuestionLimiter(self.config.telegram.questions_per_minute)
+        # shared by every worker through the state store (the query log's database)
+        self.limiter = StoredLimiter(self.querylog.store, self.config.telegram.questions_per_minute)
+        self.followups = StoredSessions(self.querylog.store, CHANNEL)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.config.telegram.admin_ids

@@ -105,7 +105,15 @@ async def run(config: Config, token: str, secret: str = "", stop: asyncio.Event 
             from bot.service.answering import AnswerService  # loading the index is slow: only once the token works
 
             service = await asyncio.to_thread(AnswerService, config)
-        querylog = QueryLog(config.querylog.path)
+        from bot.channels.followups import StoredSessions
+        from bot.service.state import StateError, open_store
+
+        try:
+            store = open_store(config)  # shared with other workers: query log and follow-ups
+        except StateError as exc:
+            raise ZaloStartupError(str(exc)) from None
+        querylog = QueryLog(store)
+        bot.sessions = StoredSessions(store, "zalo")
         bot.attach(service, querylog)
         watcher = asyncio.create_task(_watch_index(service, stop))
         log.info("Zalo bot %s started (%s)", bot.names[0] if bot.names else "", config.zalo.mode)
@@ -126,7 +134,7 @@ async def run(config: Config, token: str, secret: str = "", stop: asyncio.Event 
         finally:
             watcher.cancel()
             await bot.close()
-            querylog.close()
+            store.close()
             log.info("Zalo bot stopped")
 
 
