@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections import OrderedDict
@@ -77,7 +78,8 @@ async def ontap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ontap [N] [chủ đề hoặc văn bản]: a quiz poll (or N) on the topic, from the official texts."""
     count, topic = parse_count(" ".join(context.args or []))
     quiz = quiz_service(context)
-    items = quiz.draw(topic, count=count, seed=random.SystemRandom().randrange(2 ** 32))
+    # the first draw of an index version builds its pool: off the event loop
+    items = await asyncio.to_thread(quiz.draw, topic, count=count, seed=random.SystemRandom().randrange(2 ** 32))
     if not items:
         text = messages.QUIZ_NO_TOPIC.format(topic=topic) if topic and quiz.pool().items else messages.QUIZ_NO_ITEMS
         await update.effective_message.reply_html(render.escape(text))
@@ -165,8 +167,8 @@ async def restore_schedules(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def scheduled_series(context: ContextTypes.DEFAULT_TYPE) -> None:
     schedule: Schedule = context.job.data
-    items = quiz_service(context).draw(schedule.topic, count=schedule.count,
-                                       seed=random.SystemRandom().randrange(2 ** 32))
+    items = await asyncio.to_thread(quiz_service(context).draw, schedule.topic, count=schedule.count,
+                                    seed=random.SystemRandom().randrange(2 ** 32))
     if not items:
         log.warning("telegram: quiz schedule %s drew no item (topic %r)", schedule.schedule_id, schedule.topic)
         return
