@@ -92,7 +92,7 @@ def answered(r: Retriever, terms: QueryTerms, query) -> bool:
     if not isinstance(query, QueryTerms):
         query = r.terms(query)
     query = dataclasses.replace(query, relevance_tokens=terms.relevance_tokens or tuple(terms.folded_tokens))
-    ranked = r.search(query, limit=1, with_relevance=True)
+    ranked = r.search(query, limit=1)
     if not ranked:
         return False
     top = ranked[0].scores

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import cached_property
+from typing import Callable, Literal
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,13 @@ class Scores:
     lexical: float = 0.0
     dense: float = 0.0
     boosted: bool = False  # its document was named by number in the question, or the passage cites it
-    # how much of the question the passage covers, in [0, 1]; None when not asked for
-    relevance: float | None = None
+    # measures `relevance` when it is first read (it tokenizes the passage: only what is read is paid for)
+    measure: Callable[[], float] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def relevance(self) -> float | None:
+        """How much of the question the passage covers, in [0, 1] (None when the search gave no measure)."""
+        return self.measure() if self.measure is not None else None
 
 
 @dataclass(frozen=True)

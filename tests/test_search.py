@@ -62,7 +62,7 @@ def test_search_returns_matches_with_their_passage_document_and_scores(service):
     top = matches[0]
     assert top.document.doc_id == top.passage.doc_id == "ct-03-tw-2011"
     assert top.scores.fused >= matches[-1].scores.fused and top.scores.boosted
-    assert top.scores.relevance is None  # only computed when asked for
+    assert 0.0 < top.scores.relevance <= 1.0 and top.scores.relevance == top.scores.relevance  # measured once
     fused = [m.scores.fused for m in matches]
     assert fused == sorted(fused, reverse=True)
 

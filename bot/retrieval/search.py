@@ -6,6 +6,7 @@ ready-made (benches swap one part for another). `Retriever.search(question)` ret
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,9 +199,9 @@ class Retriever:
 
     def search(self, question: str | QueryTerms, *, limit: int = 10, max_per_document: int | None = None,
                lexical_weight: float | None = None, dense_weight: float | None = None,
-               with_relevance: bool = False, only: np.ndarray | None = None) -> list[Match]:
-        """The best passages for a question, at most `max_per_document` of one document; with
-        `with_relevance`, each match's `scores.relevance` says how much of the question it covers;
+               only: np.ndarray | None = None) -> list[Match]:
+        """The best passages for a question, at most `max_per_document` of one document; each match's
+        `scores.relevance` says how much of the question it covers (measured when first read);
         `only` (a boolean per passage, bot/retrieval/filters.py) restricts the search before ranking."""
         terms = question if isinstance(question, QueryTerms) else self.terms(question)
         rc = self._settings
@@ -214,8 +215,8 @@ class Retriever:
             i = int(ranked.positions[j])
             passage = self._store.passages[i]
             scores = Scores(float(ranked.fused[j]), float(ranked.lexical[j]), float(ranked.dense[j]),
-                            bool(ranked.boosted[j]), self._relevance(terms, i) if with_relevance else None)
-            out.append(Match(passage, self._store.documents[passage.doc_id], scores))
+                            bool(ranked.boosted[j]), functools.partial(self._relevance, terms, i))
+            out.append(Match(passage, self._document_of(i), scores))
         return out
 
     def _rank(self, terms: QueryTerms, limit: int, wl: float, wd: float,
@@ -329,5 +330,8 @@ class Retriever:
         return float(bm25_idf(max(1, self._size), self._parts.lexical_folded.document_frequency(token)))
 
     def _index_text(self, position: int) -> str:
-        p = self._store.passages[position]
-        return index_text(self._store.documents[p.doc_id], p)
+        return index_text(self._document_of(position), self._store.passages[position])
+
+    def _document_of(self, position: int) -> Document:
+        """The document of the passage at `position`, by its row (no lookup by id)."""
+        return self._store.documents.by_row(int(self._store.passage_docs[position]))

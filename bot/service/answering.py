@@ -142,7 +142,7 @@ class AnswerService:
             looked.understood = answer.understood
             return self._enrich(r, looked, None)
         where = self._where(r, answer, doc_filter)
-        ranked = r.search(terms, limit=min(max(offset + top_k + 1, 10), rc.candidates), with_relevance=True,
+        ranked = r.search(terms, limit=min(max(offset + top_k + 1, 10), rc.candidates),
                           only=filters.passage_mask(r, where.filter) if where is not None else None)
         if terms.doc_keys:
             answer.document = self._card(r, terms, ranked)

@@ -94,7 +94,7 @@ class QuizService:
         wanted = {i.passage_id for i in items}
         ranked: list[str] = []
         best = 0.0
-        for match in r.search(rest, limit=200, max_per_document=200, with_relevance=True):
+        for match in r.search(rest, limit=200, max_per_document=200):
             pid, relevance = match.passage.passage_id, match.scores.relevance or 0.0
             best = max(best, relevance)
             # passages covering the topic about as well as the best one (not those sharing one word of it)
