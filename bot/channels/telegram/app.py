@@ -157,7 +157,12 @@ def serve(config: Config) -> int:
         if webhook is not None:
             from bot.channels.telegram.webhook import serve_webhook
 
-            port = int(os.environ.get(WEBHOOK_PORT_ENV) or webhook["port"])
+            port_text = os.environ.get(WEBHOOK_PORT_ENV, "").strip()
+            if port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536):
+                print(f"directive-bot serve telegram: {WEBHOOK_PORT_ENV} must be a port number, got {port_text!r}",
+                      file=sys.stderr)
+                return 2
+            port = int(port_text or webhook["port"])
             log.info("telegram: webhook worker on %s:%s/%s, state in %s", webhook["listen"], port,
                      webhook["url_path"], store.url)
             asyncio.run(serve_webhook(application, store, **(webhook | {"port": port})))
