@@ -141,3 +141,23 @@ def test_units_implements_and_status_are_stored_with_the_index(chunked, tmp_path
     assert [store.passages[i] for i in range(len(passages))] == passages
     stored = store.documents[doc.doc_id]
     assert stored == doc and stored.replaces == ("24-QĐ/TW",) and stored.effective == "2025-07-01"
+
+
+def test_an_article_of_another_document_cited_in_prose_or_cut_off_is_not_a_section():
+    body = ("Bài viết nêu những điểm mới của quy định. " * 12 + "\n\n"
+            "Điều 2 Quy định số 37-QĐ/TW là Điều …\n\n" + "Đảng viên không được làm những việc trái quy định. " * 12)
+    doc = Document(doc_id="tin-x", title="Tin về Quy định 37", text=body)
+    passages = chunk_document(doc)
+    assert all("Điều 2 Quy định" not in p.section for p in passages)
+    assert any("Điều 2 Quy định số 37-QĐ/TW là Điều …" in p.text for p in passages)
+
+
+def test_text_without_spaces_or_sentence_ends_is_cut_under_the_character_cap():
+    from bot.documents.chunking import MAX_PASSAGE_CHARS
+
+    runs = ["x" * 2000 for _ in range(90)]
+    doc = Document(doc_id="junk", title="Junk", text="\n".join(runs))
+    passages = chunk_document(doc)
+    assert len(passages) > 40 and all(len(p.text) <= MAX_PASSAGE_CHARS for p in passages)
+    assert sum(p.text.count("x") for p in passages) == 90 * 2000
+    assert [p.ordinal for p in passages] == list(range(len(passages)))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
-from bot.documents import docnumbers, structure
+from bot.documents import docnumbers, headings, structure
 from bot.models import Document, Passage
 
 # Heading-like markers, from the outermost level to the innermost.
@@ -21,6 +22,9 @@ _MARKERS: list[tuple[str, re.Pattern]] = [
 ]
 _LEVELS = ["md1", "md2", "md3", "md4", "md5", "md6", "part", "roman", "article", "number", "letter"]
 _HEADING_MAX_WORDS = 16
+# A hard cap on a passage's characters, whatever the text: a run without sentence ends or spaces (which the
+# word counts above do not see) is cut here, so no passage - and no "Toàn văn" message - is unbounded.
+MAX_PASSAGE_CHARS = 4000
 _LABEL_WORDS = 8
 # A sentence ends at . ! ? … (optionally followed by closing quotes/brackets) before an upper-case
 # letter, a digit, an opening quote or a list marker.
@@ -82,6 +86,9 @@ def _blocks(doc: Document) -> list[_Block]:
                 buf.append(line)
                 continue
             level, label = found
+            if not level.startswith("md") and not headings.may_open_section(line):
+                buf.append(line)  # a date line, a cut-off sentence, another document's article cited in prose
+                continue
             if level.startswith("md") and label.strip().lower() == title_key:
                 continue  # the document title repeated as a heading is not a section
             flush()
@@ -132,7 +139,11 @@ def chunk_document(doc: Document, *, min_words: int = 80, max_words: int = 250) 
     it instead: see `_structured_passages`."""
     parsed = structure.parse(doc.text)
     if parsed is not None:
-        return _structured_passages(doc, parsed, min_words, max_words)
+        return _cap_chars(_structured_passages(doc, parsed, min_words, max_words))
+    return _cap_chars(_news_passages(doc, min_words, max_words))
+
+
+def _news_passages(doc: Document, min_words: int, max_words: int) -> list[Passage]:
     pieces: list[_Block] = []
     for block in _blocks(doc):
         pieces.extend(_pieces(block, max_words))
@@ -169,6 +180,28 @@ def chunk_document(doc: Document, *, min_words: int = 80, max_words: int = 250) 
                                 ordinal=ordinal, section=section, text=text, doc_numbers=numbers,
                                 page=group[0].page))
     return passages
+
+
+def _cap_chars(passages: list[Passage], limit: int = MAX_PASSAGE_CHARS) -> list[Passage]:
+    """Passages over `limit` characters cut at a line end or space (at a character where there is none)."""
+    if all(len(p.text) <= limit for p in passages):
+        return passages
+    out: list[Passage] = []
+    for p in passages:
+        for piece in _char_pieces(p.text, limit):
+            out.append(dataclasses.replace(p, passage_id=f"{p.doc_id}#{len(out)}", ordinal=len(out), text=piece))
+    return out
+
+
+def _char_pieces(text: str, limit: int) -> list[str]:
+    pieces = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", limit // 2, limit), text.rfind(" ", limit // 2, limit))
+        cut = cut if cut > 0 else limit
+        pieces.append(text[:cut].strip())
+        text = text[cut:].strip()
+    pieces.append(text)
+    return [p for p in pieces if p]
 
 
 # ------------------------------------------------------------------ official texts: along their structure

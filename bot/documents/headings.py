@@ -35,3 +35,11 @@ def is_section_heading(line: str, max_words: int = MAX_HEADING_WORDS) -> bool:
     if text.endswith(".") and len(text.split()) > 3:  # "1." or "Điều 2." alone are markers; longer is a sentence
         return False
     return not _CITED_RE.match(text)
+
+
+def may_open_section(line: str) -> bool:
+    """Whether a line that starts like a heading may open a section at all (long numbered paragraphs may:
+    they open a section and are content): not a date or time line, not a sentence cut off ("…"), not
+    another document's article cited in prose ("Điều 2 Quy định số 37-QĐ/TW là …")."""
+    text = " ".join(line.split())
+    return not (is_date_line(text) or text.endswith(("…", "...")) or _CITED_RE.match(text))
