@@ -109,11 +109,12 @@ def test_items_cite_the_outline_number_of_quy_dinh_294(items):
 
 def test_a_body_that_names_the_same_level_is_not_offered_against_the_answer():
     values = quizfacts.document_values("đảng ủy trực thuộc Trung ương quyết định; cấp ủy cấp trên trực tiếp; "
+                                       "đảng bộ trực thuộc Trung ương; "
                                        "Ban Bí thư; cấp ủy; chi bộ; ủy ban kiểm tra")
     sentence = "Việc kết nạp những người trên 60 tuổi do cấp ủy trực thuộc Trung ương xem xét, quyết định."
     fact = find_facts(sentence)[1]
     others = quizfacts.distractors(fact, sentence, values)
-    assert "đảng ủy trực thuộc Trung ương" not in others and "cấp ủy" not in others
+    assert not {"đảng ủy trực thuộc Trung ương", "đảng bộ trực thuộc Trung ương", "cấp ủy"} & set(others)
     assert "cấp ủy cấp trên trực tiếp" in others
 
 
@@ -127,6 +128,8 @@ def test_headings_fragments_and_enumerations_are_discarded():
     assert "heading" in sentence_problems("Về tuổi đời Chỉ xem xét kết nạp vào Đảng những người trên 60 tuổi.")
     assert "fragment" in sentence_problems("và được chi bộ xét trong thời hạn 30 ngày làm việc kể từ ngày nhận.")
     assert "heading" in sentence_problems("Thời hạn xét công nhận đảng viên chính thức trong 30 ngày như sau:")
+    assert "list_item" in sentence_problems(
+        "Bộ Chính trị quyết định thành lập và quyết định chức năng của các Đảng bộ: Các cơ quan Đảng Trung ương;")
     assert "needs_context" in sentence_problems(
         "Đảng viên không thuộc diện nêu trên thì ban thường vụ cấp ủy cấp trên trực tiếp xem xét, quyết định.")
     doc = Document(doc_id="qd", title="Quy định", doc_number="1-QĐ/TW", doc_type="quy-dinh",
@@ -136,6 +139,11 @@ def test_headings_fragments_and_enumerations_are_discarded():
     passage = Passage(passage_id="qd#0", doc_id="qd", ordinal=0, section="", text=text)
     found = passage_items(doc, passage)
     assert found and all("Huy hiệu" not in i.clause for i in found)
+    listed = Passage(passage_id="qd#1", doc_id="qd", ordinal=1, section="", text=(
+        "3. Đảng viên bị bệnh nặng được xét tặng Huy hiệu 30, 40, 45, 50, 55, 60, 65 năm tuổi Đảng sớm, "
+        "nhưng thời gian xét tặng sớm không được quá 12 tháng so với thời gian quy định."))
+    asked = passage_items(doc, listed)
+    assert asked and {i.answer for i in asked} == {"12 tháng"}
     assert {i.reference for i in found} == {"Quy định 1-QĐ/TW, mục 2"}
 
 

@@ -187,7 +187,9 @@ def distractors(fact: Fact, sentence: str, values: DocumentValues, want: int = 3
     out = []
     for n in ranked:
         text = f"{_write_like(n, number)} {fact.unit}"
-        if not in_text(text, sentence) and not in_text(f"{n} {fact.unit}", sentence):
+        # a number the sentence states in any role ("Huy hiệu 30, 40 … năm") is no distractor either
+        bare = re.search(rf"(?<![\d.,/])0*{n}(?![\d])", sentence) is not None
+        if not bare and not in_text(text, sentence) and not in_text(f"{n} {fact.unit}", sentence):
             out.append(text)
         if len(out) == want:
             break
@@ -229,7 +231,8 @@ def _body_distractors(fact: Fact, sentence: str, values: DocumentValues, want: i
             continue
         if in_text(name, sentence) or any(key in o.lower() or o.lower() in key for o in out):
             continue
-        if _committee(key) and _committee(answer) and (_bare(key) or _bare(answer) or _level(key) == _level(answer)):
+        if (_committee(key) or _organisation(key)) and (_committee(answer) or _organisation(answer)) \
+                and (_bare(key) or _bare(answer) or _level(key) == _level(answer)):
             continue  # "cấp ủy" against "đảng ủy cơ sở", "đảng ủy trực thuộc TW" against "cấp ủy trực thuộc TW"
         out.append(name if fact.text[:1].isupper() == name[:1].isupper() else _same_case(name, fact.text))
         if len(out) == want:
@@ -241,9 +244,15 @@ def _committee(key: str) -> bool:
     return re.match(r"(?:ban thường vụ |thường trực |ban chấp hành )?(?:cấp|đảng|chi) ủy", key) is not None
 
 
+def _organisation(key: str) -> bool:
+    return re.match(r"(?:đảng|chi) bộ", key) is not None
+
+
 def _level(key: str) -> str:
-    """What follows the committee's name: "cấp ủy trực thuộc trung ương" -> "trực thuộc trung ương"."""
-    return re.sub(r"^(?:ban thường vụ |thường trực |ban chấp hành )?(?:cấp|đảng|chi) ủy\s*", "", key)
+    """What follows the committee's or organisation's name: "cấp ủy trực thuộc trung ương" ->
+    "trực thuộc trung ương" (the đảng bộ of that level and its cấp ủy are named alike)."""
+    return re.sub(r"^(?:ban thường vụ |thường trực |ban chấp hành )?(?:(?:cấp|đảng|chi) ủy|(?:đảng|chi) bộ)\s*", "",
+                  key)
 
 
 def _bare(key: str) -> bool:

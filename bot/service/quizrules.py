@@ -155,6 +155,8 @@ def sentence_problems(sentence: str) -> list[str]:
         problems.append("ellipsis")
     if _ELSEWHERE.search(sentence):
         problems.append("needs_context")
+    if re.search(r":\s+[A-ZĐÀ-Ỹ]", sentence) and sentence.rstrip().endswith(";"):
+        problems.append("list_item")  # "… của các Đảng bộ: Các cơ quan Đảng Trung ương;": one item of a list
     if sentence.count("(") != sentence.count(")") or sentence.count("“") != sentence.count("”") \
             or sentence.count('"') % 2:
         problems.append("unbalanced")
@@ -162,7 +164,10 @@ def sentence_problems(sentence: str) -> list[str]:
 
 
 def _in_list(fact: Fact, facts: list[Fact], sentence: str) -> bool:
-    """Whether the fact is one value of an enumeration ("30 năm, 40 năm, 45 năm"): no question there."""
+    """Whether the fact is one value of an enumeration ("30 năm, 40 năm, 45 năm", "55, 60, 65 năm"): no
+    question there."""
+    if re.search(r"\d\s*,\s*$", sentence[: fact.start]) or re.match(r"\s*,\s*\d", sentence[fact.end:]):
+        return True
     for other in facts:
         if other is not fact and other.kind == fact.kind:
             gap = sentence[min(fact.end, other.end): max(fact.start, other.start)]
