@@ -93,6 +93,16 @@ CHAT_UNIT_WORD_PREV = "“trước” ({label})"
 CHAT_UNIT_WORD_NEXT = "“sau” ({label})"
 CHAT_UNIT_WORD_ARTICLE = "“toàn điều” ({label})"
 CHAT_NO_UNIT = "Chưa có điều, mục nào đang xem. Hãy hỏi, ví dụ: “Điều 8 Điều lệ Đảng”."
+CHAT_WORDS_OFFICIAL = ("chính thức", "chinh thuc", "văn bản chính thức", "van ban chinh thuc",
+                       "chỉ văn bản chính thức", "chi van ban chinh thuc")
+CHAT_OFFICIAL_HINT = "(Gõ “chính thức” để chỉ tìm trong văn bản chính thức.)"
+CHAT_NO_QUESTION_FOR_OFFICIAL = "Chưa có câu hỏi nào để tìm lại. Hãy gửi câu hỏi trước."
+# Telegram buttons of an article lookup ("Điều 8 Điều lệ Đảng") and of an answer led by news
+TG_BUTTON_UNIT_PREV = "◀ {label}"
+TG_BUTTON_UNIT_NEXT = "{label} ▶"
+TG_BUTTON_UNIT_ARTICLE = "Toàn điều"
+TG_BUTTON_UNIT_SECTION = "Toàn mục"
+TG_BUTTON_OFFICIAL = "Chỉ văn bản chính thức"
 
 # ---------------------------------------------------------------- Telegram
 # Strings marked (HTML) are sent with parse_mode HTML: placeholders are filled with escaped text.

@@ -22,7 +22,7 @@ NEWS = ["tin-dantri-quy-dinh-144-chuan-muc-dao-duc-2024.md", "tin-ha-tinh-so-ket
 DL, QD, HD = "dieu-le-dang-2011", "quy-dinh-294-qd-tw-2025", "huong-dan-06-hd-tw-2025"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def official_workspace(tmp_path_factory) -> Path:
     """The three official texts, a few news articles, and a replaced guide (Hướng dẫn 01-HD/TW, which
     Hướng dẫn 06 replaces) holding a copy of Hướng dẫn 06's section on the Party badge."""
@@ -41,7 +41,7 @@ def official_workspace(tmp_path_factory) -> Path:
     return cfg
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def svc(official_workspace):
     from bot.config import load_config
     from bot.service.answering import AnswerService

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot import messages
 from bot.channels import followups, text
+from bot.channels.followups import unit_hint, unit_step
 from bot.channels.quizflow import QuizChats, text_reply
 from bot.channels.text import citation_line, link_lines, short_answer_line
 from bot.models import Answer, Hit
@@ -94,31 +95,6 @@ def chat(service: AnswerService, stdin: TextIO | None = None, stdout: TextIO | N
         print(file=stdout, flush=True)
     print(messages.CHAT_BYE, file=stdout)
     return 0
-
-
-def unit_step(unit, typed: str) -> str | None:
-    """The unit path a follow-up word asks for ("" when there is none that way); None when `typed` is not
-    one of the words."""
-    word = typed.lower().strip(" .!?")
-    if word in messages.CHAT_WORDS_PREV:
-        return unit.prev if unit else ""
-    if word in messages.CHAT_WORDS_NEXT:
-        return unit.next if unit else ""
-    if word in messages.CHAT_WORDS_ARTICLE:
-        return unit.article if unit else ""
-    return None
-
-
-def unit_hint(unit) -> str:
-    """"(Gõ “trước” (Điều 7), “sau” (Điều 9) để đọc tiếp.)" ("" when there is nowhere to go)."""
-    words = []
-    if unit.prev:
-        words.append(messages.CHAT_UNIT_WORD_PREV.format(label=unit.prev_label))
-    if unit.next:
-        words.append(messages.CHAT_UNIT_WORD_NEXT.format(label=unit.next_label))
-    if unit.article:
-        words.append(messages.CHAT_UNIT_WORD_ARTICLE.format(label=unit.article_label))
-    return messages.CHAT_UNIT_HINT.format(words=", ".join(words)) if words else ""
 
 
 def _unit_reply(service: AnswerService, state: dict, path: str, color: bool) -> str:

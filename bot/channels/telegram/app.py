@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from bot import messages
-from bot.channels.telegram import handlers as h, quiz
+from bot.channels.telegram import handlers as h, navigation, quiz
 from bot.channels.telegram.flood import RetryingRateLimiter
 from bot.channels.telegram.state import Deps
 from bot.config import Config
@@ -90,6 +90,7 @@ def build_application(config: Config, service: AnswerService, token: str, queryl
     application.add_handler(CallbackQueryHandler(h.read_button, pattern=r"^read:"))
     application.add_handler(CallbackQueryHandler(h.list_button, pattern=r"^list:\d{1,6}$"))
     quiz.register(application)
+    navigation.register(application)
     application.add_handler(CallbackQueryHandler(h.unknown_button))  # anything else is still answered
     application.add_handler(InlineQueryHandler(h.inline_query))
     application.add_handler(MessageHandler(new_messages & private & filters.Document.ALL, h.upload))

@@ -24,7 +24,7 @@ from telegram.ext import ContextTypes
 
 from bot import messages
 from bot.channels import followups, text
-from bot.channels.telegram import render
+from bot.channels.telegram import keyboards, render
 from bot.channels.telegram.state import CHANNEL, Deps, deps as _deps
 from bot.models import Answer
 from bot.service.admin import ReindexOutcome, UploadOutcome, supported_extensions
@@ -61,8 +61,12 @@ def _accepted_extensions() -> str:
     return ", ".join(supported_extensions())
 
 
-def _answer_keyboard(deps: Deps, answer: Answer, question_id: int | None, can_inline: bool) -> InlineKeyboardMarkup:
-    """Toàn văn per passage; Xem thêm and Chia sẻ; 👍 / 👎. Callback data is "action:key" (13 bytes)."""
+def _answer_keyboard(deps: Deps, answer: Answer, question_id: int | None, can_inline: bool,
+                     official: bool = False, official_only: bool = False) -> InlineKeyboardMarkup:
+    """Toàn văn per passage; Xem thêm and Chia sẻ; Chỉ văn bản chính thức (`official`); 👍 / 👎; an article
+    lookup gets its own (keyboards.unit_keyboard). Callback data is "action:key" (13 bytes)."""
+    if answer.unit is not None and not answer.offset:
+        return keyboards.unit_keyboard(deps, answer, question_id)
     single = len(answer.hits) == 1
     rows = [[InlineKeyboardButton(
         messages.TG_BUTTON_FULL if single else messages.TG_BUTTON_FULL_N.format(n=answer.offset + i + 1),
@@ -70,12 +74,14 @@ def _answer_keyboard(deps: Deps, answer: Answer, question_id: int | None, can_in
     second = []
     if answer.has_more:
         key = deps.buttons.put({"q": answer.question, "offset": answer.offset + len(answer.hits),
-                                "qid": question_id})
+                                "qid": question_id, "official": official_only})
         second.append(InlineKeyboardButton(messages.TG_BUTTON_MORE, callback_data=f"more:{key}"))
     if can_inline:
         second.append(InlineKeyboardButton(messages.TG_BUTTON_SHARE, switch_inline_query=answer.question[:256]))
     if second:
         rows.append(second)
+    if official:
+        rows.append(keyboards.official_row(deps, answer, question_id))
     key = deps.buttons.put({"qid": question_id, "pid": answer.hits[0].passage_id})
     rows.append([InlineKeyboardButton(messages.TG_BUTTON_UP, callback_data=f"up:{key}"),
                  InlineKeyboardButton(messages.TG_BUTTON_DOWN, callback_data=f"down:{key}")])
@@ -122,7 +128,8 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
     deps.followups.remember(str(chat.id), answer)
     markup = None
     if answer.found and answer.hits:
-        markup = _answer_keyboard(deps, answer, question_id, bool(context.bot.supports_inline_queries))
+        official = keyboards.news_first(answer) and await asyncio.to_thread(keyboards.official_offered, deps, answer)
+        markup = _answer_keyboard(deps, answer, question_id, bool(context.bot.supports_inline_queries), official)
     await _send(message, texts, markup, _is_group(update))
 
 
@@ -207,11 +214,14 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if payload is None:
         return
     await query.answer()
-    answer: Answer = await asyncio.to_thread(deps.service.answer, payload["q"], offset=payload["offset"])
+    only = keyboards.OFFICIAL_ONLY if payload.get("official") else None
+    answer: Answer = await asyncio.to_thread(deps.service.answer, payload["q"], offset=payload["offset"],
+                                             doc_filter=only)
     deps.followups.remember(str(update.effective_chat.id), answer)
     markup = None
     if answer.hits:
-        markup = _answer_keyboard(deps, answer, payload["qid"], bool(context.bot.supports_inline_queries))
+        markup = _answer_keyboard(deps, answer, payload["qid"], bool(context.bot.supports_inline_queries),
+                                  official_only=bool(only))
     texts = render.answer_messages(answer)
     for i, part in enumerate(texts):
         await context.bot.send_message(update.effective_chat.id, part,

@@ -132,7 +132,9 @@ def hit_blocks(hit: Hit, number: int | None = None, limit: int = SAFE_LIMIT) -> 
 
 def answer_messages(answer: Answer, notes: Sequence[str] = (), limit: int = SAFE_LIMIT) -> list[str]:
     """The messages for one Answer: how the question was understood, notes, the service's message,
-    numbered passages, suggestions."""
+    numbered passages, suggestions. An article lookup's unit is shown whole (unit_messages)."""
+    if answer.unit is not None and answer.hits and not answer.offset:
+        return unit_messages(answer, notes, limit)
     blocks = []
     if answer.understood:
         blocks.append(escape(messages.UNDERSTOOD.format(question=answer.understood)))
@@ -149,6 +151,28 @@ def answer_messages(answer: Answer, notes: Sequence[str] = (), limit: int = SAFE
     if answer.suggestions:
         lines = [escape(messages.SUGGESTIONS.strip())] + [f"• {escape(s)}" for s in answer.suggestions]
         blocks.append("\n".join(lines))
+    return pack(blocks, limit)
+
+
+def unit_messages(answer: Answer, notes: Sequence[str] = (), limit: int = SAFE_LIMIT) -> list[str]:
+    """An article lookup ("Điều 8 Điều lệ Đảng"): every passage of the unit in order, its reference (and
+    cross-reference lines) once above the passages it covers, the source link at the end; as many
+    messages as the unit needs."""
+    blocks = [escape(messages.UNDERSTOOD.format(question=answer.understood))] if answer.understood else []
+    blocks.extend(escape(n) for n in notes if n)
+    if answer.message:
+        blocks.append(escape(answer.message))
+    shown = None
+    for hit in answer.hits:
+        header = ""
+        if hit.reference != shown:
+            shown = hit.reference
+            header = "\n".join([reference_html(hit.reference)] + [f"<i>{escape(line)}</i>"
+                                                                  for line in text.link_lines(hit)])
+        blocks.extend(passage_blocks(hit.text, hit.highlights, header, limit=limit))
+    source = link(answer.hits[0].reference.source_url, messages.LABEL_SOURCE)
+    if source:
+        blocks.append(source)
     return pack(blocks, limit)
 
 

@@ -218,6 +218,10 @@ class ZaloBot:
             await self.send(chat, [self.quizzes.share(chat.chat_id) or msg.QUIZ_NOTHING_TO_SHARE])
         elif (number := followups.choice(content)) is not None:
             await self.full(chat, number)
+        elif (step := followups.unit_step(self._unit(chat), content)) is not None:
+            await self.unit(chat, step)
+        elif followups.is_official_word(content):
+            await self.official(chat)
         else:
             await self.ask(chat, content)
 
@@ -250,6 +254,45 @@ class ZaloBot:
                                     answer=answer)
         self.sessions.remember(chat.chat_id, answer)
         self.quizzes.remember_answer(chat.chat_id, answer)
+        await self.send(chat, await self._render(answer, chat))
+
+    async def _render(self, answer, chat: Chat) -> list[str]:
+        """An article lookup's unit whole; else the result list, with the "chính thức" word when news led."""
+        if answer.unit is not None and answer.found:
+            return render.render_unit(answer, self._mention(chat))
+        texts = render.render_answer(answer, self._mention(chat))
+        if followups.news_first(answer) and await asyncio.to_thread(followups.official_offered, self.service,
+                                                                    answer):
+            texts = render.pack(texts + [msg.CHAT_OFFICIAL_HINT])
+        return texts
+
+    def _unit(self, chat: Chat):
+        session = self.sessions.get(chat.chat_id)
+        return session.unit if session is not None else None
+
+    async def unit(self, chat: Chat, path: str) -> None:
+        """"trước" / "sau" / "toàn điều" after an article lookup: that unit, whole."""
+        unit = self._unit(chat)
+        if unit is None or not path:
+            await self.send(chat, [followups.unit_hint(unit) if unit else msg.CHAT_NO_UNIT])
+            return
+        await self._typing(chat)
+        answer = await asyncio.to_thread(self.service.unit, unit.doc_id, path)
+        if not answer.found:
+            await self.send(chat, [answer.message or msg.NOT_FOUND])
+            return
+        self.sessions.remember(chat.chat_id, answer)
+        await self.send(chat, render.render_unit(answer, self._mention(chat)))
+
+    async def official(self, chat: Chat) -> None:
+        """"chính thức": the last question again, over official texts only ("thêm" keeps that)."""
+        session = self.sessions.get(chat.chat_id)
+        if session is None:
+            await self.send(chat, [msg.CHAT_NO_QUESTION_FOR_OFFICIAL])
+            return
+        await self._typing(chat)
+        answer = await asyncio.to_thread(self.service.answer, session.question, doc_filter=followups.OFFICIAL_ONLY)
+        self.sessions.remember(chat.chat_id, answer, official_only=True)
         await self.send(chat, render.render_answer(answer, self._mention(chat)))
 
     async def more(self, chat: Chat) -> None:
@@ -262,12 +305,13 @@ class ZaloBot:
             return
         await self._typing(chat)
         offset = session.offset + len(session.passage_ids)
-        answer = await asyncio.to_thread(self.service.answer, session.question, offset=offset)
+        only = followups.OFFICIAL_ONLY if session.official_only else None
+        answer = await asyncio.to_thread(self.service.answer, session.question, offset=offset, doc_filter=only)
         if not answer.found:
             session.has_more = False
             await self.send(chat, [msg.ZALO_NO_MORE])
             return
-        self.sessions.remember(chat.chat_id, answer)
+        self.sessions.remember(chat.chat_id, answer, official_only=only is not None)
         await self.send(chat, render.render_answer(answer, self._mention(chat)))
 
     async def full(self, chat: Chat, choice: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import messages as msg
-from bot.channels import text
+from bot.channels import followups, text
 from bot.channels.zalo.client import MAX_TEXT_CHARS
 from bot.models import Answer, DocumentCard, Hit, IndexInfo, IndexReport, Reference
 from bot.service.querylog import QueryStats
@@ -67,6 +67,24 @@ def render_answer(answer: Answer, mention: str | None = None) -> list[str]:
         links = "".join(f"\n{line}" for line in text.link_lines(hit))
         blocks.append(f"{reference_line(hit.reference, n)}{links}\n{text.excerpt(hit.text, EXCERPT_CHARS)}")
     blocks.append(_footer(answer, mention))
+    return pack(blocks)
+
+
+def render_unit(answer: Answer, mention: str | None = None, notes: Sequence[str] = ()) -> list[str]:
+    """An article lookup ("Điều 8 Điều lệ Đảng"): every passage of the unit in full and in order, its citation
+    line once above the passages it covers, then the follow-up words ("trước", "sau", "toàn điều")."""
+    blocks = list(notes) + ([answer.message] if answer.message else [])
+    shown = None
+    for hit in answer.hits:
+        head = ""
+        if hit.reference != shown:
+            shown = hit.reference
+            head = "\n".join([reference_line(hit.reference)] + text.link_lines(hit)) + "\n"
+        blocks.append(head + hit.text)
+    hint = followups.unit_hint(answer.unit) if answer.unit is not None else ""
+    if hint and mention:
+        hint += "\n" + msg.ZALO_GROUP_HINT.format(name=mention)
+    blocks.append(hint)
     return pack(blocks)
 
 
