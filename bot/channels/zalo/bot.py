@@ -260,11 +260,9 @@ class ZaloBot:
         """An article lookup's unit whole; else the result list, with the "chính thức" word when news led."""
         if answer.unit is not None and answer.found:
             return render.render_unit(answer, self._mention(chat))
-        texts = render.render_answer(answer, self._mention(chat))
-        if followups.news_first(answer) and await asyncio.to_thread(followups.official_offered, self.service,
-                                                                    answer):
-            texts = render.pack(texts + [msg.CHAT_OFFICIAL_HINT])
-        return texts
+        official = followups.news_first(answer) and await asyncio.to_thread(followups.official_offered,
+                                                                            self.service, answer)
+        return render.render_answer(answer, self._mention(chat), official)
 
     def _unit(self, chat: Chat):
         session = self.sessions.get(chat.chat_id)

@@ -33,8 +33,8 @@ def _choices(count: int) -> str:
     return f"{', '.join(quoted[:-1])} {msg.ZALO_CHOICES_OR} {quoted[-1]}"
 
 
-def _footer(answer: Answer, mention: str | None) -> str:
-    lines = []
+def _footer(answer: Answer, mention: str | None, official: bool = False) -> str:
+    lines = [msg.CHAT_OFFICIAL_HINT] if official else []
     if answer.has_more:
         lines.append(msg.ZALO_MORE_HINT)
     if answer.hits:
@@ -51,8 +51,9 @@ def _not_found(message: str, suggestions: Sequence[str]) -> list[str]:
     return pack(blocks)
 
 
-def render_answer(answer: Answer, mention: str | None = None) -> list[str]:
-    """Messages for one Answer: numbered passages (citation line first), then the follow-up hints."""
+def render_answer(answer: Answer, mention: str | None = None, official: bool = False) -> list[str]:
+    """Messages for one Answer: numbered passages (citation line first), then the follow-up hints (with
+    "chính thức" when `official`: news led and official texts exist)."""
     if not answer.found:
         return _not_found(answer.message, answer.suggestions)
     first = answer.offset + 1
@@ -66,7 +67,7 @@ def render_answer(answer: Answer, mention: str | None = None) -> list[str]:
     for n, hit in enumerate(answer.hits, start=1):
         links = "".join(f"\n{line}" for line in text.link_lines(hit))
         blocks.append(f"{reference_line(hit.reference, n)}{links}\n{text.excerpt(hit.text, EXCERPT_CHARS)}")
-    blocks.append(_footer(answer, mention))
+    blocks.append(_footer(answer, mention, official))
     return pack(blocks)
 
 
