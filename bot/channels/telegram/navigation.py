@@ -54,7 +54,7 @@ async def official_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     await query.answer()
     answer: Answer = await asyncio.to_thread(deps.service.answer, payload["q"], doc_filter=keyboards.OFFICIAL_ONLY)
-    deps.followups.remember(str(update.effective_chat.id), answer)
+    deps.followups.remember(str(update.effective_chat.id), answer, official_only=True)
     markup = None
     if answer.found and answer.hits:
         markup = h._answer_keyboard(deps, answer, payload.get("qid"), bool(context.bot.supports_inline_queries),
