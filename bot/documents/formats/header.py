@@ -7,22 +7,16 @@ import datetime as dt
 import re
 import unicodedata
 
+from bot import messages
 from bot.documents import docnumbers
 from bot.documents.vietnamese import normalize
 
-# Type line of a Party document -> doc_type, and the name used in the title.
-DOC_TYPES: dict[str, tuple[str, str]] = {
-    "CHỈ THỊ": ("chi-thi", "Chỉ thị"),
-    "KẾT LUẬN": ("ket-luan", "Kết luận"),
-    "QUY ĐỊNH": ("quy-dinh", "Quy định"),
-    "NGHỊ QUYẾT": ("nghi-quyet", "Nghị quyết"),
-    "KẾ HOẠCH": ("ke-hoach", "Kế hoạch"),
-    "HƯỚNG DẪN": ("huong-dan", "Hướng dẫn"),
-    "QUYẾT ĐỊNH": ("quyet-dinh", "Quyết định"),
-    "THÔNG BÁO": ("thong-bao", "Thông báo"),
-}
-_TYPE_BY_CODE = {"CT": "CHỈ THỊ", "KL": "KẾT LUẬN", "QĐ": "QUY ĐỊNH", "QĐi": "QUY ĐỊNH", "NQ": "NGHỊ QUYẾT",
-                 "KH": "KẾ HOẠCH", "HD": "HƯỚNG DẪN", "TB": "THÔNG BÁO"}
+# Type line of a Party document -> doc_type, and the name used in the title; from the one table of
+# document types (bot/messages.py)
+_HEADER_TYPES = ("chi-thi", "ket-luan", "quy-dinh", "nghi-quyet", "ke-hoach", "huong-dan", "quyet-dinh", "thong-bao")
+DOC_TYPES: dict[str, tuple[str, str]] = {messages.DOC_TYPE_NAMES[t].upper(): (t, messages.DOC_TYPE_NAMES[t])
+                                         for t in _HEADER_TYPES}
+_TYPE_BY_CODE = {code: name.upper() for code, doc_type, name in messages.DOC_TYPES if code and doc_type in _HEADER_TYPES}
 # Issuing bodies in capitals -> official spelling; longer names first. What follows a local body's name
 # ("TỈNH ỦY QUẢNG TRỊ") is a place name, written with capitals.
 _BODIES = [
