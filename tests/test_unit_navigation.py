@@ -171,3 +171,22 @@ async def test_zalo_chinh_thuc_repeats_the_question_over_official_texts(svc, zal
         assert messages.CHAT_OFFICIAL_HINT not in official
         nothing = await _say(fake, "sau", "m-3", lambda t: bool(t))
         assert messages.CHAT_NO_UNIT in nothing
+
+
+def test_stored_follow_ups_keep_the_unit_and_the_official_flag_for_another_worker(svc, tmp_path):
+    from bot.channels.followups import StoredSessions, unit_step
+    from bot.service.querylog import QueryLog
+
+    lookup = svc.answer("khoan 2 dieu 4 dieu le")
+    one, two = QueryLog(tmp_path / "state.sqlite"), QueryLog(tmp_path / "state.sqlite")
+    try:
+        StoredSessions(one.store, "zalo").remember("chat-9", lookup)
+        read = StoredSessions(two.store, "zalo").get("chat-9")  # another worker, same store
+        assert read.unit == lookup.unit and unit_step(read.unit, "sau") == "dieu:4/khoan:3"
+        StoredSessions(one.store, "zalo").remember("chat-9", svc.answer(NEWS_LED, doc_filter=OFFICIAL_ONLY),
+                                                   official_only=True)
+        read = StoredSessions(two.store, "zalo").get("chat-9")
+        assert read.official_only and read.unit is None
+    finally:
+        one.close()
+        two.close()
