@@ -18,6 +18,7 @@ QUIET_LOGGERS = ("httpx", "httpcore", "urllib3", "sentence_transformers", "faiss
 LOADER_LOGGER = "bot.documents.loading"
 
 _configured: "Settings | None" = None
+_torch_limited = False
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,19 @@ def configure(*, verbose: bool = False, building: bool = False) -> Settings:
 def settings() -> Settings | None:
     """What `configure` set (None when the process did not call it, e.g. under tests)."""
     return _configured
+
+
+def limit_torch_threads() -> None:
+    """No more torch threads than the CPUs this process may run on (containers often report the host's).
+
+    Called where a torch model is first needed (torch is imported only for non-static models, so not at
+    start-up); it takes effect once per process and is never changed afterwards, not by a later build.
+    """
+    global _torch_limited
+    if _torch_limited:
+        return
+    import torch
+
+    _torch_limited = True
+    if torch.get_num_threads() > cpu_count():
+        torch.set_num_threads(cpu_count())

@@ -39,3 +39,18 @@ def test_the_entry_point_sets_one_faiss_thread_to_serve_and_every_cpu_to_build()
         threads, actual, same, cpus = int(out[0]), int(out[1]), out[2], int(out[3])
         assert threads == actual == (1 if role == "serve" else cpus)
         assert same == "True"  # a second call changes nothing
+
+
+def test_torch_threads_are_limited_once_per_process_and_never_changed_by_a_later_build(monkeypatch):
+    import torch
+
+    from bot import runtime
+
+    calls = []
+    monkeypatch.setattr(runtime, "_torch_limited", False)
+    monkeypatch.setattr(runtime, "cpu_count", lambda: 1)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 8)
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    runtime.limit_torch_threads()
+    runtime.limit_torch_threads()  # a second model or a /reindex in the same process
+    assert calls == [1]

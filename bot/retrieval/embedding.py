@@ -6,13 +6,13 @@ import itertools
 import json
 import logging
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
 from tokenizers.models import WordLevel
 
+from bot import runtime
 from bot.config import EmbeddingConfig
 
 log = logging.getLogger(__name__)
@@ -467,12 +467,5 @@ def _apply_max_seq_length(model, wanted: int) -> None:
 
 
 def _limit_threads() -> None:
-    """Use no more torch threads than the CPUs this process may run on (containers often report the host's)."""
-    import torch
-
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    if torch.get_num_threads() > cpus:
-        torch.set_num_threads(cpus)
+    """torch's threads, set once per process (bot/runtime.py), the first time a torch model is used."""
+    runtime.limit_torch_threads()
