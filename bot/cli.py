@@ -322,7 +322,7 @@ def cmd_serve(args) -> int:
         from bot.channels.telegram.app import serve
     else:
         from bot.channels.zalo.app import serve
-    return serve(cfg)
+    return serve(cfg, verbose=args.verbose)
 
 
 def cmd_quiz(args) -> int:

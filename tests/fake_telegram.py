@@ -54,7 +54,8 @@ class FakeTelegram:
         self.bot = dict(bot or BOT)
         self.calls: list[Call] = []
         self.files: dict[str, bytes] = {}
-        self._updates: list[dict] = []
+        self._updates: list[tuple[int, Any]] = []  # (the id Telegram would confirm it by, the JSON sent)
+        self.polls = 0  # every getUpdates call, answered with updates or not
         self._failures: dict[str, list[tuple[int, dict]]] = {}
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
@@ -93,9 +94,19 @@ class FakeTelegram:
     def push(self, update: dict) -> dict:
         with self._cond:
             update = {"update_id": next(self._ids), **update}
-            self._updates.append(update)
+            self._updates.append((update["update_id"], update))
             self._cond.notify_all()
         return update
+
+    def push_raw(self, payload: Any) -> int:
+        """Queue exactly this JSON as one update of the next batch, however malformed (no update_id, a
+        date that is not a number, ...). Like the real server, the fake keeps sending it until a getUpdates
+        offset beyond its place in the queue confirms it. Returns that place."""
+        with self._cond:
+            seq = next(self._ids)
+            self._updates.append((seq, payload))
+            self._cond.notify_all()
+        return seq
 
     def message(self, text: str, user: dict = USER, chat: dict | None = None, reply_to: dict | None = None,
                 **extra: Any) -> dict:
@@ -221,14 +232,15 @@ class FakeTelegram:
             self._cond.notify_all()
         return 200, {"ok": True, "result": result}
 
-    def _get_updates(self, params: dict) -> list[dict]:
+    def _get_updates(self, params: dict) -> list[Any]:
         offset = int(params.get("offset") or 0)
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), 2.0)
         with self._cond:
+            self.polls += 1
             while True:
-                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                self._updates = [(seq, u) for seq, u in self._updates if seq >= offset]
                 if self._updates or self._closed or time.monotonic() >= deadline:
-                    return list(self._updates)
+                    return [u for _seq, u in self._updates]
                 self._cond.wait(min(0.1, max(0.0, deadline - time.monotonic())))
 
     def _api_getMe(self, params: dict) -> dict:

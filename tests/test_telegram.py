@@ -853,3 +853,120 @@ def test_a_passage_longer_than_a_message_is_cut_into_balanced_pieces_that_keep_e
         assert_balanced(piece)
     words = html.unescape(re.sub(r"</?(b|a)( [^>]*)?>", "", " ".join(pieces))).split()
     assert words[2:-1] == text.split()  # the header's two words first, the link's last
+
+
+# ---------------------------------------------------------------- hostile input (issue 19)
+
+def _good_message(fake: FakeTelegram, text: str) -> dict:
+    return {"message_id": 777, "date": int(time.time()), "text": text,
+            "chat": {"id": USER["id"], "type": "private", "first_name": USER["first_name"]}, "from": USER}
+
+
+MALFORMED = {
+    "no date": lambda m: {"update_id": 0, "message": {k: v for k, v in m.items() if k != "date"}},
+    "a date that is not a number": lambda m: {"update_id": 0, "message": {**m, "date": "hôm qua"}},
+    "entities not a list": lambda m: {"update_id": 0, "message": {**m, "entities": "bold"}},
+    "a user without first_name": lambda m: {"update_id": 0, "message": {**m, "from": {"id": 5, "is_bot": False}}},
+    "message: []": lambda m: {"update_id": 0, "message": []},
+    "no update_id": lambda m: {"message": m},
+    "an update_id that is not a number": lambda m: {"update_id": "abc", "message": m},
+}
+
+
+@pytest.mark.parametrize("shape", list(MALFORMED))
+def test_a_malformed_update_is_skipped_and_the_good_one_after_it_is_answered(bot, shape, caplog):
+    from telegram import Update
+
+    caplog.set_level("WARNING", logger="bot.channels.telegram.polling")
+    bad = MALFORMED[shape](_good_message(bot.fake, "Chỉ thị 03 mục đích là gì?"))
+    if isinstance(bad.get("update_id"), int):
+        bad["update_id"] = bot.fake.push_raw(None)  # a real id, confirmed with the batch
+        bot.fake._updates.pop()
+    if shape != "an update_id that is not a number":  # the library itself fails on every other shape
+        with pytest.raises(Exception):
+            Update.de_json(bad, None)
+    polls = bot.fake.polls
+    bot.fake.push_raw(bad)
+    question = bot.ask("/start")
+    assert "Xin chào" in bot.replies(question)[0].params["text"]
+    assert bot.fake.polls - polls <= 6, "the same batch was polled again and again"
+    assert any("skipped update" in r.getMessage() for r in caplog.records)
+
+
+def test_an_update_that_keeps_coming_back_unreadable_is_polled_with_a_growing_pause(bot, caplog):
+    caplog.set_level("WARNING", logger="bot.channels.telegram.polling")
+    polls = bot.fake.polls
+    bot.fake.push_raw({"message": ["not", "an", "update"]})  # no id: it cannot be confirmed on its own
+    deadline = time.monotonic() + 20
+    while bot.fake.polls - polls < 3:  # the bot saw it three times
+        assert time.monotonic() < deadline, "the bot stopped polling"
+        time.sleep(0.02)
+    question = bot.ask("/start")  # the good update after it confirms it
+    assert "Xin chào" in bot.replies(question)[0].params["text"]
+    assert bot.fake.polls - polls <= 6  # without the pause: hundreds of polls by now
+    assert sum("skipped update" in r.getMessage() for r in caplog.records) == 1  # logged once
+
+
+def test_polling_that_ends_stops_the_process_with_one_line_and_a_non_zero_status(tg_service, tmp_path, capsys,
+                                                                                monkeypatch):
+    with FakeTelegram() as fake:
+        telegram = dataclasses.replace(tg_service.config.telegram, api_base_url=fake.base_url,
+                                       api_base_file_url=fake.base_file_url)
+        querylog = dataclasses.replace(tg_service.config.querylog, path=tmp_path / "querylog.sqlite")
+        config = dataclasses.replace(tg_service.config, telegram=telegram, querylog=querylog)
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
+        fake.fail_next("getUpdates", status=401, times=1000, description="Unauthorized")  # token revoked
+        status = serve(config)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    # the watchdog stops the bot; the library may then re-raise why polling ended, or the watchdog says it
+    assert len(err) == 1 and ("polling stopped (InvalidToken" in err[0] or "refused the bot token" in err[0]), err
+
+
+def test_a_network_failure_at_start_is_one_clear_line(tg_service, tmp_path, capsys, monkeypatch):
+    telegram = dataclasses.replace(tg_service.config.telegram, api_base_url=f"http://127.0.0.1:{free_port()}/bot")
+    querylog = dataclasses.replace(tg_service.config.querylog, path=tmp_path / "querylog.sqlite")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    status = serve(dataclasses.replace(tg_service.config, telegram=telegram, querylog=querylog))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert len(err) == 1 and "cannot reach the Telegram Bot API" in err[0] and "123:abc" not in err[0], err
+
+
+@pytest.mark.parametrize("data", ["list:1e9", "list:NaN", "list:99999999999999", "xyz-random", "more:forged123",
+                                  "full:", "up:" + "x" * 80, "ü" * 40, ""])
+def test_a_button_with_unknown_data_is_always_answered(bot, data, caplog):
+    caplog.set_level("DEBUG", logger="bot.channels.telegram.handlers")
+    reply = bot.replies(bot.ask("Chỉ thị 03 mục đích là gì?"))[0]
+    start = bot.fake.mark()
+    bot.fake.press(reply, data)
+    answered = bot.fake.wait_for("answerCallbackQuery", after=start)[0]
+    assert answered.params["text"] in (messages.TG_BUTTON_UNKNOWN, messages.TG_BUTTON_EXPIRED)
+    assert any(r.levelname == "DEBUG" and "unknown" in r.getMessage() for r in caplog.records)
+
+
+def test_a_heavy_upload_does_not_hold_up_questions_and_a_failure_releases_the_lock(own_service, tmp_path,
+                                                                                   monkeypatch):
+    checking, release = threading.Event(), threading.Event()
+
+    def slow_failing_check(path, *, max_file_mb=20.0):
+        checking.set()
+        release.wait(30)  # a hostile file being read
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(own_service, "check_document", slow_failing_check)
+    with running(own_service, tmp_path) as bot:
+        start = bot.fake.mark()
+        bot.fake.document("long-html.html", b"<div>" * 1000, user=ADMIN, mime_type="text/html")
+        assert checking.wait(15)
+        answer = bot.replies(bot.ask("Chỉ thị 03 mục đích là gì?"))[0]  # answered while the check runs
+        assert "03-CT/TW" in answer.params["text"]
+        assert bot.application.bot_data["deps"].admin.busy
+        release.set()
+        refusal = bot.fake.wait_for("sendMessage", lambda c: "long-html.html" in html.unescape(c.params["text"]),
+                                    after=start)[0]
+        assert "RecursionError" in refusal.params["text"] or "recursion" in refusal.params["text"]
+        bot.wait_reindex_released()
+        question = bot.ask("/reindex", user=ADMIN)  # the lock was released: a reindex runs, not "busy"
+        bot.fake.wait_for("sendMessage", lambda c: "Đã lập chỉ mục phiên bản" in c.params["text"],
+                          after=question["_mark"])

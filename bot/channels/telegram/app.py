@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -28,6 +28,7 @@ from telegram.ext import (
 from bot import messages
 from bot.channels.telegram import handlers as h, navigation, quiz
 from bot.channels.telegram.flood import RetryingRateLimiter
+from bot.channels.telegram.polling import UpdatesRequest, watch_polling
 from bot.channels.telegram.state import Deps
 from bot.config import Config
 from bot.service.querylog import QueryLog
@@ -48,6 +49,38 @@ MIN_WEBHOOK_SECRET_CHARS = 16
 
 class StartupError(Exception):
     """The channel cannot start with this configuration; the message is one line for the operator."""
+
+
+# library loggers whose retries and tracebacks, while the bot connects, say what the one line says
+_STARTUP_LOGGERS = ("telegram", "bot.channels.telegram.flood")
+
+
+def _quiet_until_started() -> None:
+    for name in _STARTUP_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.CRITICAL))
+        logger.quiet_until_started = True  # type: ignore[attr-defined]
+
+
+def _speak_again() -> None:
+    for name in _STARTUP_LOGGERS:
+        logger = logging.getLogger(name)
+        if getattr(logger, "quiet_until_started", False):
+            logger.setLevel(logging.NOTSET)
+            logger.quiet_until_started = False  # type: ignore[attr-defined]
+
+
+async def _start(application: Application) -> None:
+    _speak_again()  # connected: from now on retries and errors are worth logging
+    watcher = asyncio.get_running_loop().create_task(watch_polling(application), name="polling-watch")
+    application.bot_data["polling_watch"] = watcher
+    await _register_commands(application)
+
+
+async def _stop(application: Application) -> None:
+    watcher = application.bot_data.pop("polling_watch", None)
+    if watcher is not None:
+        watcher.cancel()
 
 
 async def _register_commands(application: Application) -> None:
@@ -73,7 +106,9 @@ def build_application(config: Config, service: AnswerService, token: str, queryl
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(RetryingRateLimiter())
         .concurrent_updates(True)  # a reindex or a slow answer must not hold up other users
-        .post_init(_register_commands)
+        .get_updates_request(UpdatesRequest())  # skips unreadable updates instead of re-polling them
+        .post_init(_start)
+        .post_shutdown(_stop)
         .build()
     )
     application.bot_data["deps"] = Deps(config=config, service=service, querylog=querylog)
@@ -128,18 +163,19 @@ def webhook_options(config: Config, secret: str | None) -> dict[str, Any] | None
             "secret_token": secret, "allowed_updates": Update.ALL_TYPES}
 
 
-def serve(config: Config) -> int:
-    """`directive-bot serve telegram`: long polling, or a webhook when telegram.webhook.url is set."""
+def serve(config: Config, verbose: bool = False) -> int:
+    """`directive-bot serve telegram`: long polling, or a webhook when telegram.webhook.url is set.
+
+    Returns the exit status: 2 for configuration, 1 when the bot could not start or stopped receiving
+    updates (one line on stderr; the traceback only with --verbose), 0 after a normal stop.
+    """
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
-        print(f"directive-bot serve telegram: set {TOKEN_ENV} to the bot token from @BotFather "
-              "(see docs/telegram.md)", file=sys.stderr)
-        return 2
+        return _fail(f"set {TOKEN_ENV} to the bot token from @BotFather (see docs/telegram.md)", 2)
     try:
         webhook = webhook_options(config, os.environ.get(WEBHOOK_SECRET_ENV))
     except StartupError as exc:
-        print(f"directive-bot serve telegram: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), 2)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from bot.service.answering import AnswerService  # imported here: the channel module loads without torch
@@ -154,6 +190,8 @@ def serve(config: Config) -> int:
     service = AnswerService(config)
     querylog = QueryLog(store)
     application = build_application(config, service, token, querylog)
+    if not verbose:
+        _quiet_until_started()
     try:
         if webhook is not None:
             from bot.channels.telegram.webhook import serve_webhook
@@ -170,6 +208,23 @@ def serve(config: Config) -> int:
         else:
             log.info("telegram: long polling")
             application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        if verbose:
+            raise
+        return _fail(f"Telegram refused the bot token: check {TOKEN_ENV}", 1)
+    except TelegramError as exc:
+        if verbose:
+            raise
+        return _fail(f"cannot reach the Telegram Bot API at {config.telegram.api_base_url.rstrip('/')}: "
+                     f"{type(exc).__name__}: {str(exc).replace(token, '<token>')} (run with --verbose for details)", 1)
     finally:
         store.close()
+    stopped = application.bot_data.get("polling_stopped")
+    if stopped:
+        return _fail(f"polling stopped ({stopped}); exiting so that a supervisor restarts the bot", 1)
     return 0
+
+
+def _fail(reason: str, status: int) -> int:
+    print(f"directive-bot serve telegram: {reason}", file=sys.stderr)
+    return status

@@ -37,8 +37,9 @@ class ZaloStartupError(Exception):
     """The bot cannot start or had to stop: the message is one line for the operator."""
 
 
-def serve(config: Config) -> int:
-    """Run until SIGINT/SIGTERM. Returns the process exit status (2: configuration, 1: stopped by an error)."""
+def serve(config: Config, verbose: bool = False) -> int:
+    """Run until SIGINT/SIGTERM. Returns the process exit status (2: configuration, 1: stopped by an error);
+    the reason is one line on stderr (with --verbose the log above it has the details)."""
     try:
         token, secret = _secrets(config)
     except ZaloStartupError as exc:
