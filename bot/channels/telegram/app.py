@@ -192,6 +192,7 @@ def serve(config: Config, verbose: bool = False) -> int:
     application = build_application(config, service, token, querylog)
     if not verbose:
         _quiet_until_started()
+    asyncio.set_event_loop(asyncio.new_event_loop())  # run_polling/run_webhook run on it and close it
     try:
         if webhook is not None:
             from bot.channels.telegram.webhook import serve_webhook
@@ -218,6 +219,7 @@ def serve(config: Config, verbose: bool = False) -> int:
         return _fail(f"cannot reach the Telegram Bot API at {config.telegram.api_base_url.rstrip('/')}: "
                      f"{type(exc).__name__}: {str(exc).replace(token, '<token>')} (run with --verbose for details)", 1)
     finally:
+        _speak_again()
         store.close()
     stopped = application.bot_data.get("polling_stopped")
     if stopped:
