@@ -968,5 +968,7 @@ def test_a_heavy_upload_does_not_hold_up_questions_and_a_failure_releases_the_lo
         assert "RecursionError" in refusal.params["text"] or "recursion" in refusal.params["text"]
         bot.wait_reindex_released()
         question = bot.ask("/reindex", user=ADMIN)  # the lock was released: a reindex runs, not "busy"
-        bot.fake.wait_for("sendMessage", lambda c: "Đã lập chỉ mục phiên bản" in c.params["text"],
-                          after=question["_mark"])
+        summary = bot.fake.wait_for("sendMessage", lambda c: "phiên bản" in c.params["text"],
+                                    after=question["_mark"])[0]
+        assert escaped(messages.TG_REINDEX_BUSY) not in [c.params["text"] for c in bot.fake.requests("sendMessage")]
+        assert summary.params["text"]
