@@ -27,16 +27,24 @@ class Recorded:
 
 def text_update(text: str, *, message_id: str, chat_id: str = "chat-1", user_id: str = "user-1",
                 group: bool = False, event: str = "message.text.received") -> dict:
-    """An update shaped like the Zalo Bot API's."""
+    """An update shaped like the Zalo Bot API's (`event=""` leaves event_name out, as the documentation's
+    getUpdates sample does)."""
     message = {
         "from": {"id": user_id, "display_name": "Nguyễn Văn A", "is_bot": False},
         "chat": {"id": chat_id, "chat_type": "GROUP" if group else "PRIVATE"},
         "message_id": message_id,
         "date": int(time.time() * 1000),
     }
-    if event == "message.text.received":
+    if event in ("message.text.received", ""):
         message["text"] = text
-    return {"event_name": event, "message": message}
+    if event == "message.voice.received":
+        message["voice_url"] = "https://example.org/voice.aac"
+    return {"event_name": event, "message": message} if event else {"message": message}
+
+
+def wrapped(update: dict) -> dict:
+    """The update inside the envelope the documentation's sample and its SDK use."""
+    return {"ok": True, "result": update}
 
 
 class FakeZalo:
@@ -97,6 +105,9 @@ class FakeZalo:
             self._cond.notify_all()
 
     def fail(self, method: str, error_code: int, times: int = 1) -> None:
+        """The next `times` calls fail with `error_code`. 429 comes with retry_after (a short burst); 4290
+        is sent as HTTP 429 "Quota exceeded" without retry_after, as Zalo answers once the monthly quota is
+        spent."""
         with self._cond:
             self._failures.setdefault(method, deque()).extend([error_code] * times)
 
@@ -144,6 +155,8 @@ class FakeZalo:
         with self._cond:
             queue = self._failures.get(method)
             code = queue.popleft() if queue else None
+        if code == 4290:
+            return self._reply(handler, 429, {"ok": False, "error_code": 429, "description": "Quota exceeded"})
         if code is not None:
             body = {"ok": False, "error_code": code, "description": f"injected error {code}"}
             if code == 429:
@@ -164,7 +177,8 @@ class FakeZalo:
                     self._cond.wait(deadline - time.monotonic())
                 if self._updates:
                     return 200, {"ok": True, "result": self._updates.popleft()}
-            return 408, {"ok": False, "error_code": 408, "description": "Request timeout: no new updates"}
+            # an idle long poll, as measured on a real bot: HTTP 408 without an error_code in the body
+            return 408, {"ok": False, "description": "Request timeout"}
         if method == "sendMessage":
             text = params.get("text")
             if not params.get("chat_id") or not isinstance(text, str) or not 1 <= len(text) <= 2000:
@@ -186,7 +200,9 @@ class FakeZalo:
             self.webhook = {}
             return 200, {"ok": True, "result": True}
         if method == "getWebhookInfo":
-            return 200, {"ok": True, "result": {"url": self.webhook.get("url", "")}}
+            if not self.webhook:  # a bot without a webhook: 404, as measured on a real bot
+                return 404, {"ok": False, "description": "Not Found"}
+            return 200, {"ok": True, "result": {"url": self.webhook["url"], "updated_at": 1749633372026}}
         return 404, {"ok": False, "error_code": 404, "description": f"unknown method {method}"}
 
     @staticmethod

@@ -972,3 +972,61 @@ def test_a_heavy_upload_does_not_hold_up_questions_and_a_failure_releases_the_lo
                                     after=question["_mark"])[0]
         assert escaped(messages.TG_REINDEX_BUSY) not in [c.params["text"] for c in bot.fake.requests("sendMessage")]
         assert summary.params["text"]
+
+
+# ---------------------------------------------------------------- the real platform (issue 15)
+
+def test_a_button_pressed_after_a_restart_still_works(tg_service, tmp_path):
+    question = "Chỉ thị 03 mục đích là gì?"
+    with running(tg_service, tmp_path) as bot:
+        reply = bot.replies(bot.ask(question))[0]
+        data = button(reply, "Toàn văn 1")["callback_data"]
+    with running(tg_service, tmp_path) as bot:  # a new Application: nothing in memory, the same database
+        start = bot.fake.mark()
+        bot.fake.press(reply, data)
+        answered = bot.fake.wait_for("answerCallbackQuery", after=start)[0]
+        assert answered.params.get("text") is None  # not "this button has expired"
+        full = bot.fake.wait_for("sendMessage", after=start)[0].params["text"]
+    first = tg_service.section(tg_service.answer(question).hits[0].passage_id)[0]
+    assert escaped(first.text.strip()[:60]) in full
+
+
+def test_flood_control_pauses_only_the_chat_telegram_named(bot):
+    limiter = bot.application.bot.rate_limiter
+    bot.fake.fail_next("sendMessage", retry_after=2)
+    question = bot.ask("/start")
+    reply = bot.fake.wait_for("sendMessage", lambda c: "message_id" in (c.result or {}), after=question["_mark"])[0]
+    assert "Xin chào" in reply.params["text"]
+    assert str(USER["id"]) in limiter.paused_until and str(ADMIN["id"]) not in limiter.paused_until
+
+
+def test_local_mode_for_a_self_hosted_bot_api_server_comes_from_the_config(tg_service, tmp_path):
+    telegram = dataclasses.replace(tg_service.config.telegram, local_mode=True,
+                                   api_base_url="http://127.0.0.1:8081/bot")
+    querylog = QueryLog(tmp_path / "querylog.sqlite")
+    try:
+        application = build_application(dataclasses.replace(tg_service.config, telegram=telegram), tg_service,
+                                        "123:abc", querylog)
+        assert application.bot.local_mode and application.bot.base_url.startswith("http://127.0.0.1:8081/bot")
+    finally:
+        querylog.close()
+
+
+@pytest.mark.asyncio
+async def test_a_send_that_timed_out_is_not_sent_again_but_a_read_is_retried():
+    from telegram.error import TimedOut
+
+    from bot.channels.telegram.flood import RetryingRateLimiter
+
+    limiter, calls = RetryingRateLimiter(backoff=0.01), []
+
+    async def timing_out(endpoint):
+        calls.append(endpoint)
+        raise TimedOut()
+
+    with pytest.raises(TimedOut):
+        await limiter.process_request(timing_out, ("sendMessage",), {}, "sendMessage", {"chat_id": 1}, None)
+    assert calls == ["sendMessage"]  # it may have been delivered: never twice
+    with pytest.raises(TimedOut):
+        await limiter.process_request(timing_out, ("getFile",), {}, "getFile", {}, None)
+    assert calls.count("getFile") == limiter.max_retries + 1

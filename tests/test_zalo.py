@@ -16,7 +16,7 @@ from bot.config import Config, QueryLogConfig, WebhookConfig, ZaloConfig, load_c
 from bot.service.querylog import QueryLog
 from bot.service.answering import AnswerService
 from conftest import make_workspace
-from fake_zalo import FakeZalo, text_update
+from fake_zalo import FakeZalo, text_update, wrapped
 
 DOCUMENTS = [
     "ct-03-tw-2011.md",
@@ -318,17 +318,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def webhook_config(config: Config) -> tuple[Config, str]:
+    port = free_port()
+    hook = WebhookConfig(url="https://bot.example.org/zalo", listen="127.0.0.1", port=port, path="/zalo")
+    return dataclasses.replace(config, zalo=dataclasses.replace(config.zalo, mode="webhook", webhook=hook)), \
+        f"http://127.0.0.1:{port}/zalo"
+
+
 @pytest.mark.asyncio
 async def test_webhook_answers_the_right_secret_and_refuses_a_wrong_one_with_403(fake, config, service):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/zalo"
-    hook = WebhookConfig(url=url, listen="127.0.0.1", port=port, path="/zalo")
-    config = dataclasses.replace(config, zalo=dataclasses.replace(config.zalo, mode="webhook", webhook=hook))
+    config, url = webhook_config(config)
     forged = text_update("Quy định 37 cấm đảng viên làm gì?", message_id="w-1")
     genuine = text_update(QUESTION, message_id="w-2")
 
     async with Running(config, service, SECRET), httpx.AsyncClient(timeout=5) as http:
-        await fake.until(lambda: fake.webhook.get("url") == url, "setWebhook")
+        await fake.until(lambda: fake.webhook.get("url") == "https://bot.example.org/zalo", "setWebhook")
         wrong = await http.post(url, json=forged, headers={webhook.SECRET_HEADER: "not-the-secret"})
         missing = await http.post(url, json=forged)
         right = await http.post(url, json=genuine, headers={webhook.SECRET_HEADER: SECRET})
@@ -341,3 +345,114 @@ async def test_webhook_answers_the_right_secret_and_refuses_a_wrong_one_with_403
     log = QueryLog(config.querylog.path)
     assert log.stats().questions == 1
     log.close()
+
+
+@pytest.mark.asyncio
+async def test_webhook_accepts_the_update_wrapped_or_bare_and_warns_about_anything_else(fake, config, service,
+                                                                                     caplog):
+    config, url = webhook_config(config)
+    headers = {webhook.SECRET_HEADER: SECRET}
+    async with Running(config, service, SECRET), httpx.AsyncClient(timeout=5) as http:
+        await fake.until(lambda: fake.webhook.get("url"), "setWebhook")
+        bare = await http.post(url, json=text_update("/help", message_id="w-1"), headers=headers)
+        await fake.sent_eventually(1)
+        enveloped = await http.post(url, json=wrapped(text_update("/start", message_id="w-2")), headers=headers)
+        await fake.sent_eventually(2)
+        odd = await http.post(url, json={"ok": True, "data": {"text": "?"}}, headers=headers)
+        undocumented = await http.post(url, json=wrapped(text_update("/help", message_id="w-3", event="")),
+                                       headers=headers)
+        await fake.sent_eventually(3)
+    assert (bare.status_code, enveloped.status_code, odd.status_code, undocumented.status_code) == (200,) * 4
+    assert fake.sent() == [msg.ZALO_HELP, msg.ZALO_WELCOME, msg.ZALO_HELP]
+    assert any(r.levelname == "WARNING" and "not a Zalo update" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.asyncio
+async def test_webhook_server_answers_404_405_413_and_400(fake, config, service):
+    config, url = webhook_config(config)
+    headers = {webhook.SECRET_HEADER: SECRET}
+    async with Running(config, service, SECRET), httpx.AsyncClient(timeout=5) as http:
+        await fake.until(lambda: fake.webhook.get("url"), "setWebhook")
+        elsewhere = await http.post(url.replace("/zalo", "/other"), json={}, headers=headers)
+        get = await http.get(url, headers=headers)
+        huge = await http.post(url, content=b"{" + b" " * (webhook.MAX_WEBHOOK_BODY + 10) + b"}",
+                               headers={**headers, "Content-Type": "application/json"})
+        not_json = await http.post(url, content=b"[1, 2", headers=headers)
+        again = await http.post(url, json=text_update("/help", message_id="w-9"), headers=headers)  # keep-alive
+        await fake.sent_eventually(1)
+    assert (elsewhere.status_code, get.status_code, huge.status_code, not_json.status_code, again.status_code) \
+        == (404, 405, 413, 400, 200)
+
+
+def test_a_webhook_url_zalo_cannot_call_is_refused_at_start(config, monkeypatch, capsys):
+    monkeypatch.setenv("ZALO_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("ZALO_WEBHOOK_SECRET", SECRET)
+    for url in ("http://bot.example.org/zalo", "https://127.0.0.1/zalo", "https://localhost/zalo",
+                "https://192.168.1.10/zalo"):
+        hook = WebhookConfig(url=url, port=free_port(), path="/zalo")
+        assert app.serve(dataclasses.replace(config, zalo=dataclasses.replace(config.zalo, mode="webhook",
+                                                                             webhook=hook))) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "zalo.webhook.url must be a public" in err[0]
+
+
+# ---------------------------------------------------------------------------- the platform's errors and events
+
+
+@pytest.mark.asyncio
+async def test_a_403_on_get_updates_does_not_stop_polling(fake, config, service):
+    fake.fail("getUpdates", 403)
+    async with await polling(fake, config, service):
+        await fake.until(lambda: len(fake.calls("getUpdates")) >= 2, "polling again after the 403")
+        ask(fake, "/help", "m-1")
+        await fake.sent_eventually(1)
+    assert fake.sent() == [msg.ZALO_HELP]
+
+
+@pytest.mark.asyncio
+async def test_a_401_while_polling_ends_the_run_with_a_clear_reason(fake, config, service):
+    running = await polling(fake, config, service)
+    fake.fail("getUpdates", 401, times=100)
+    with pytest.raises(app.ZaloStartupError, match="refused the bot token while running"):
+        await asyncio.wait_for(running.task, timeout=30)
+
+
+def test_polling_that_ends_ends_the_process_with_one_line_and_status_1(fake, config, monkeypatch, capsys):
+    monkeypatch.setenv("ZALO_BOT_TOKEN", TOKEN)
+    fake.fail("getUpdates", 401, times=100)  # getMe works, then the token is revoked
+    assert app.serve(config) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refused the bot token while running (error 401" in err[0]
+
+
+@pytest.mark.asyncio
+async def test_quota_exceeded_is_not_retried_logged_once_and_the_bot_keeps_receiving(fake, config, service,
+                                                                                  caplog):
+    fake.fail("sendMessage", 4290, times=2)  # 429 "Quota exceeded" without retry_after
+    async with await polling(fake, config, service):
+        ask(fake, "/help", "m-1")
+        ask(fake, "/start", "m-2", chat_id="chat-2")
+        await fake.until(lambda: len(fake.calls("sendMessage")) >= 2, "both replies tried")
+        ask(fake, "/help", "m-3", chat_id="chat-3")
+        await fake.sent_eventually(1, chat_id="chat-3")
+    assert len(fake.calls("sendMessage")) == 3  # each failed reply tried once
+    quota_lines = [r for r in caplog.records if "quota" in r.getMessage().lower() and r.levelname == "ERROR"]
+    assert len(quota_lines) == 1
+
+
+@pytest.mark.asyncio
+async def test_voice_gets_the_short_reply_and_unsupported_messages_get_none(fake, config, service):
+    async with await polling(fake, config, service):
+        fake.queue_update(text_update("", message_id="m-1", event="message.voice.received"))
+        fake.queue_update(text_update("", message_id="m-2", event="message.unsupported.received"))
+        ask(fake, "/help", "m-3")  # a positive event after both
+        await fake.sent_eventually(2)
+    assert fake.sent() == [msg.ZALO_VOICE, msg.ZALO_HELP]
+
+
+@pytest.mark.asyncio
+async def test_no_webhook_set_is_not_a_warning_when_polling_starts(fake, config, service, caplog):
+    async with await polling(fake, config, service):
+        pass
+    assert fake.calls("getWebhookInfo") and not fake.calls("deleteWebhook")
+    assert not [r for r in caplog.records if r.levelname == "WARNING" and "webhook" in r.getMessage()]

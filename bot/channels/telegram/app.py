@@ -103,6 +103,7 @@ def build_application(config: Config, service: AnswerService, token: str, queryl
         .token(token)
         .base_url(config.telegram.api_base_url)
         .base_file_url(config.telegram.api_base_file_url)
+        .local_mode(config.telegram.local_mode)  # a self-hosted Bot API server started with --local
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(RetryingRateLimiter())
         .concurrent_updates(True)  # a reindex or a slow answer must not hold up other users
