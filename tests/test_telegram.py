@@ -510,6 +510,24 @@ def test_inline_query_returns_articles_titled_by_reference_with_html_passages(bo
     assert_balanced(content["message_text"])
 
 
+def test_share_posts_a_compact_card_with_the_short_answer_clause_reference_and_source(bot):
+    question = "Chỉ thị 03 mục đích là gì?"
+    answer = bot.service.answer(question)
+    start = bot.fake.mark()
+    bot.fake.inline(question)  # what the "Chia sẻ" button (switch_inline_query) opens in the chosen chat
+    results = bot.fake.wait_for("answerInlineQuery", after=start)[0].params["results"]
+    card = results[0]["input_message_content"]["message_text"]
+    lines = card.split("\n")
+    hit = answer.hits[0]
+    if answer.short and answer.short.passage_id == hit.passage_id:
+        assert lines[0].startswith("<b>Trả lời:</b>")
+    assert any(line.startswith("“") for line in lines)  # the clause, quoted as it is
+    assert any(line.startswith("<b>— ") and "03-CT/TW" in line for line in lines)  # the reference
+    assert lines[-1].startswith("<b>Nguồn:</b> https://")
+    assert len(card) <= 2000 and "Số hiệu:" not in card  # compact: not the full answer block
+    assert_balanced(card)
+
+
 # ---------------------------------------------------------------- admins
 
 def test_non_admin_reindex_thongke_and_upload_are_refused_and_nothing_changes(bot):

@@ -450,7 +450,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # ---------------------------------------------------------------- inline mode
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """@bot câu hỏi: up to 10 passages; choosing one posts it with its reference."""
+    """@bot câu hỏi (also what "Chia sẻ" opens): up to 10 passages; choosing one posts its share card."""
     deps, query = _deps(context), update.inline_query
     question = " ".join(query.query.split())[:deps.config.retrieval.max_question_chars]
     if not question:
@@ -459,13 +459,14 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     answer: Answer = await asyncio.to_thread(deps.service.answer, question, top_k=INLINE_RESULTS)
     results = []
     for i, hit in enumerate(answer.hits[:INLINE_RESULTS]):
+        short = answer.short.text if answer.short and answer.short.passage_id == hit.passage_id else ""
         ref = hit.reference
         title = " · ".join(p for p in (ref.doc_number, text.reference_title(ref)) if p)
         results.append(InlineQueryResultArticle(
             id=f"{i}-{hashlib.sha1(hit.passage_id.encode()).hexdigest()[:20]}",
             title=title[:200],
             description=render.snippet(hit.text, hit.highlights, 200),
-            input_message_content=InputTextMessageContent(render.inline_message_html(hit),
+            input_message_content=InputTextMessageContent(render.share_card_html(hit, short),
                                                           parse_mode=ParseMode.HTML),
         ))
     await query.answer(results, cache_time=60)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from bot import messages
 from bot.channels import text
+from bot.channels.quiztext import share_hit
 from bot.channels.text import format_date, reference_details, reference_title
 from bot.models import Answer, DocumentCard, Hit, IndexInfo, IndexReport, Reference
 from bot.service.querylog import QueryStats
@@ -211,6 +212,23 @@ def inline_message_html(hit: Hit, limit: int = SAFE_LIMIT) -> str:
     """The message an inline result posts: the reference, the passage and the source (one message)."""
     # a passage too long for one message keeps its reference and first part
     return hit_blocks(hit, None, limit)[0]
+
+
+def share_card_html(hit: Hit, short: str = "") -> str:
+    """"Chia sẻ" (an inline result chosen in another chat): the compact card that reads well forwarded -
+    the short answer when there is one, the clause, the reference and the source - its labels in bold."""
+    lines = share_hit(hit, short).split("\n")
+    out = []
+    for line in lines:
+        label, sep, rest = line.partition(": ")
+        if sep and (line.startswith(messages.QUIZ_SHORT_ANSWER.split(":")[0])
+                    or line.startswith(messages.QUIZ_SOURCE.split(":")[0])):
+            out.append(f"<b>{escape(label)}:</b> {escape(rest)}")
+        elif line.startswith("— "):
+            out.append(f"<b>{escape(line)}</b>")
+        else:
+            out.append(escape(line))
+    return "\n".join(out)
 
 
 def card_messages(card: DocumentCard, sections: dict[str, list[str]] | None = None,
