@@ -15,6 +15,7 @@ from bot import messages
 from bot.documents.vietnamese import fold
 from bot.service.quiz import MAX_SERIES
 from bot.service.state import StateStore
+from bot.service.state.store import NEW
 from bot.service.state import schema as t
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
@@ -72,6 +73,10 @@ def parse_schedule(text: str) -> tuple[int, int, int, str]:
     return weekday, minute, count, topic
 
 
+_RUNS = "quiz-schedule"  # the handled-updates table records which worker posted each run of a series
+_RUN_LEASE = 24 * 3600.0  # a run is claimed for the day: a worker that dies while posting is not replaced
+
+
 class QuizSchedules:
     """The schedules of every chat, in the state store (one short transaction per call)."""
 
@@ -95,6 +100,14 @@ class QuizSchedules:
         with self.store._tx() as c:
             return [Schedule(int(r.id), r.channel, r.chat_id, r.weekday, r.minute, r.count, r.topic)
                     for r in c.execute(query)]
+
+    def claim_run(self, schedule: Schedule, slot: str, holder: str) -> bool:
+        """Whether this worker posts this run of the series (`slot`: its date and time). Every worker of a
+        deployment runs the schedules it knows; the first to claim a run posts it, the others skip it, and a
+        schedule removed meanwhile is not posted at all."""
+        if not any(s.schedule_id == schedule.schedule_id for s in self.all(schedule.channel, schedule.chat_id)):
+            return False
+        return self.store.claim_update(_RUNS, f"{schedule.schedule_id}@{slot}", holder, _RUN_LEASE) == NEW
 
     def remove(self, channel: str, chat_id: str | int, schedule_id: int) -> bool:
         q = t.quiz_schedules.c

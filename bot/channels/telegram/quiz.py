@@ -5,8 +5,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import os
 import random
+import socket
 from collections import OrderedDict
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputPollOption, Poll, Update
@@ -28,6 +31,8 @@ _POLLS_KEY = "quiz_polls"  # poll id -> (chat id, correct option), for the score
 _SCORES_KEY = "quiz_scores"  # chat id -> user id -> [name, right, answered]
 MAX_POLLS = 5000
 _REMOVE = ("xoá", "xóa", "xoa", "huỷ", "hủy", "huy")
+SYNC_SECONDS = 60.0
+_HOLDER = f"{socket.gethostname()}:{os.getpid()}"  # this worker, for claiming a run of a series
 
 
 def register(application: Application) -> None:
@@ -159,14 +164,33 @@ def add_job(application: Application, schedule: Schedule) -> None:
 
 
 async def restore_schedules(context: ContextTypes.DEFAULT_TYPE) -> None:
-    saved = schedules(context.application).all(CHANNEL)
+    saved = await asyncio.to_thread(schedules(context.application).all, CHANNEL)
     for schedule in saved:
         add_job(context.application, schedule)
     log.info("telegram: %d quiz schedule(s) restored", len(saved))
+    context.application.job_queue.run_repeating(sync_schedules, interval=SYNC_SECONDS, first=SYNC_SECONDS,
+                                                name="quiz-sync")
+
+
+async def sync_schedules(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Other workers add and remove schedules in the shared store: follow them (once a minute)."""
+    saved = {s.schedule_id: s for s in await asyncio.to_thread(schedules(context.application).all, CHANNEL)}
+    queue = context.application.job_queue
+    running = {job.name: job for job in queue.jobs() if job.name and job.name.startswith("quiz-schedule-")}
+    for schedule_id, schedule in saved.items():
+        if _job_name(schedule_id) not in running:
+            add_job(context.application, schedule)
+    for name, job in running.items():
+        if int(name.rsplit("-", 1)[1]) not in saved:
+            job.schedule_removal()
 
 
 async def scheduled_series(context: ContextTypes.DEFAULT_TYPE) -> None:
     schedule: Schedule = context.job.data
+    slot = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M")
+    if not await asyncio.to_thread(schedules(context.application).claim_run, schedule, slot, _HOLDER):
+        log.info("telegram: quiz schedule %s at %s: posted by another worker, or removed", schedule.schedule_id, slot)
+        return
     items = await asyncio.to_thread(quiz_service(context).draw, schedule.topic, count=schedule.count,
                                     seed=random.SystemRandom().randrange(2 ** 32))
     if not items:
