@@ -75,6 +75,8 @@ class RetrievalConfig:
     expansion_weight: float = 0.5
     min_relevance: float = 0.3
     max_question_chars: int = 1000
+    domain_check: bool = True  # reject questions whose words are typical of general text, not of the collection
+    domain_margin: float = 0.28  # ... when their specificity is under this share of the collection's own
 
 
 @dataclass
@@ -231,6 +233,7 @@ def _validate(cfg: Config, where: str) -> None:
          r.lexical_weight + r.dense_weight)
     need(0 <= r.expansion_weight <= 1, "retrieval.expansion_weight", "between 0 and 1", r.expansion_weight)
     need(0 <= r.min_relevance <= 1, "retrieval.min_relevance", "between 0 and 1", r.min_relevance)
+    need(0 <= r.domain_margin <= 1, "retrieval.domain_margin", "between 0 and 1", r.domain_margin)
     need(r.max_question_chars >= 20, "retrieval.max_question_chars", ">= 20", r.max_question_chars)
     c = cfg.chunking
     need(c.min_words >= 1, "chunking.min_words", ">= 1", c.min_words)

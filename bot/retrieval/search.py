@@ -114,6 +114,7 @@ class Retriever:
         self._size = len(parts.store.passages)
         self._relevance = Relevance(self._token_idf, self._index_text)
         self._most_cited: list[str] | None = None
+        self._domain = None  # bot.retrieval.domain.DomainCheck, made at the first check
 
     @classmethod
     def load(cls, version: IndexVersion | Path, config: Config, *, verify_files: bool = True) -> "Retriever":
@@ -190,6 +191,16 @@ class Retriever:
     def token_idf(self, token: str) -> float:
         """IDF of a folded token over this version's passages (weights for matching words)."""
         return self._token_idf(token)
+
+    def off_topic(self, terms: QueryTerms, factor: float) -> bool:
+        """Whether the question's words are less typical of this collection (against general Vietnamese
+        text) than `factor` times its own passages' words are (bot/retrieval/domain.py)."""
+        if self._domain is None:
+            from bot.retrieval.domain import DomainCheck
+
+            self._domain = DomainCheck(self._parts.lexical_folded.document_frequency, self._size,
+                                       self._token_idf, self._index_text)
+        return self._domain.off_topic(terms.relevance_tokens or terms.folded_tokens, factor)
 
     # -------------------------------------------------------------- search
 

@@ -147,6 +147,8 @@ class AnswerService:
         if terms.doc_keys:
             answer.document = self._card(r, terms, ranked)
         relevant = [m for m in ranked if m.scores.boosted or m.scores.relevance >= rc.min_relevance]
+        if relevant and rc.domain_check and not terms.doc_keys and r.off_topic(terms, rc.domain_margin):
+            relevant = []  # words typical of general text, not of this collection: off-topic
         relevant = self._reorder(r, terms, relevant)
         page = relevant[offset: offset + top_k]
         answer.has_more = len(relevant) > offset + top_k
