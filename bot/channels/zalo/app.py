@@ -108,6 +108,7 @@ async def run(config: Config, token: str, secret: str = "", stop: asyncio.Event 
             service = await asyncio.to_thread(AnswerService, config)
         from bot.channels.followups import StoredSessions
         from bot.service.state import StateError, open_store
+        from bot.service.state.gate import UpdateGate
 
         try:
             store = open_store(config)  # shared with other workers: query log and follow-ups
@@ -115,6 +116,7 @@ async def run(config: Config, token: str, secret: str = "", stop: asyncio.Event 
             raise ZaloStartupError(str(exc)) from None
         querylog = QueryLog(store)
         bot.sessions = StoredSessions(store, "zalo")
+        bot.gate = UpdateGate(store, "zalo")  # a message_id is answered once, by whichever worker claims it
         bot.attach(service, querylog)
         watcher = asyncio.create_task(_watch_index(service, stop))
         log.info("Zalo bot %s started (%s)", bot.names[0] if bot.names else "", config.zalo.mode)
@@ -188,7 +190,7 @@ async def _drop_webhook(client: ZaloClient) -> None:
 
 async def _serve_webhook(bot: ZaloBot, config: Config, secret: str, stop: asyncio.Event) -> None:
     hook = config.zalo.webhook
-    server = WebhookServer(hook.path, secret, bot.dispatch)
+    server = WebhookServer(hook.path, secret, bot.process)
     port = server.start(hook.listen, hook.port)
     log.info("webhook listening on %s:%d%s", hook.listen, port, hook.path)
     try:

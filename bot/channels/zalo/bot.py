@@ -26,6 +26,7 @@ from bot.config import Config
 from bot.service.admin import Admin
 from bot.service.querylog import QueryLog
 from bot.service.quiz import QuizService
+from bot.service.state.gate import OK, UpdateGate
 
 if TYPE_CHECKING:
     from bot.service.answering import AnswerService
@@ -72,6 +73,13 @@ class SeenIds:
         return True
 
 
+def message_key(update: object) -> str:
+    """The Zalo `message_id` of an update ("" when it has none): the key of exactly-once handling."""
+    unwrapped = unwrap(update)
+    message = unwrapped.get("message") if unwrapped is not None else None
+    return str(message.get("message_id") or "") if isinstance(message, dict) else ""
+
+
 def unwrap(update: object) -> dict | None:
     """The update itself, whether Zalo delivered it bare or inside {"ok": true, "result": {...}}."""
     if isinstance(update, dict) and "event_name" not in update and isinstance(update.get("result"), dict):
@@ -95,6 +103,7 @@ class ZaloBot:
         self.querylog: QueryLog | None = None
         self.admin: Admin | None = None
         self._seen = SeenIds()
+        self.gate: UpdateGate | None = None  # set when a state store is shared (app.run): exactly-once
         self._tasks: set[asyncio.Task] = set()
         self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._commands: dict[str, Callable[[Chat, str], Awaitable[None]]] = {
@@ -122,24 +131,49 @@ class ZaloBot:
         """Let the replies in progress finish."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=30)
+        if self.gate is not None:
+            await self.gate.close()
 
     def dispatch(self, update: object) -> None:
-        """Handle an update in the background (replies to one chat stay in order)."""
-        task = asyncio.get_running_loop().create_task(self.handle_update(update))
+        """Handle a polled update in the background (replies to one chat stay in order)."""
+        task = asyncio.get_running_loop().create_task(self.process(update))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def process(self, update: object) -> int:
+        """Handle one update exactly once; returns the HTTP status the webhook answers.
+
+        With a gate (a shared state store), the update's message_id is claimed first: 200 once the reply is
+        sent and recorded, or at once when it was answered before (no second reply); 503 while another
+        worker handles it; 500 when the reply could not be sent (the claim is released for a redelivery).
+        Without one, duplicates are only caught within this process.
+        """
+        key = message_key(update)
+        if self.gate is None or not key:
+            await self.handle_update(update)
+            return OK
+        return await self.gate.run(key, lambda: self._reply(update))
 
     # ------------------------------------------------------------------ one update
 
     async def handle_update(self, update: object) -> None:
-        """Reply to one update. Never raises: a failure is logged and the user told, the bot keeps running."""
+        """Reply to one update unless this process saw its message_id before. Never raises."""
+        key = message_key(update)
+        if key and not self._seen.add(key):
+            log.info("duplicate update %s ignored", key)
+            return
+        await self._reply(update)
+
+    async def _reply(self, update: object) -> bool:
+        """Reply to one update; False only when the reply could not be sent (the platform may deliver the
+        update again). Never raises: a failure is logged and the user told, the bot keeps running."""
         try:
             parsed = self._parse(update)
         except Exception:
             log.warning("malformed update ignored", exc_info=True)
-            return
+            return True
         if parsed is None:
-            return
+            return True
         chat, event, message_id, message = parsed
         # ids, not text: a user's message is not logged (admins find their id here for zalo.admin_ids)
         log.info("%s from user %s in chat %s", event, chat.user_id, chat.chat_id)
@@ -151,12 +185,15 @@ class ZaloBot:
                 await self._route(chat, event, message)
             except ZaloApiError as exc:
                 log.error("could not reply to message %s in chat %s: %s", message_id, chat.chat_id, exc)
+                return False
             except Exception:
                 log.exception("handling message %s in chat %s failed", message_id, chat.chat_id)
                 try:
                     await self.send(chat, [msg.SERVICE_UNAVAILABLE])
                 except Exception as exc:  # the API itself may be what failed
                     log.error("could not tell chat %s about the failure: %s", chat.chat_id, exc)
+                    return False
+        return True
 
     def _parse(self, update: object) -> tuple[Chat, str, str, dict] | None:
         """(chat, event, message id, message), or None for an update to skip (duplicate, from a bot, ...)."""
@@ -170,9 +207,6 @@ class ZaloBot:
             log.debug("ignoring an update without a message")
             return None
         message_id = str(message.get("message_id") or "")
-        if message_id and not self._seen.add(message_id):
-            log.info("duplicate update %s ignored", message_id)
-            return None
         where = message.get("chat") if isinstance(message.get("chat"), dict) else {}
         sender = message.get("from") if isinstance(message.get("from"), dict) else {}
         chat_id = str(where.get("id") or "")

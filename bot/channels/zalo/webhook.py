@@ -1,6 +1,7 @@
 """The Zalo webhook endpoint, served by tornado (the HTTP server python-telegram-bot's webhook extra brings).
 
-POST <path> with the right X-Bot-Api-Secret-Token header -> 200 and the update is handed to `dispatch`;
+POST <path> with the right X-Bot-Api-Secret-Token header: the update is handed to `dispatch`, whose status is
+answered (200 once the reply is sent and recorded, 503/500 to have it delivered again: bot.ZaloBot.process);
 a wrong or missing secret -> 403, another path -> 404, another method -> 405, a body over the limit -> 413,
 a body that is not a JSON object -> 400.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
@@ -36,7 +37,7 @@ class _NotFound(RequestHandler):
 class _Hook(_NotFound):
     """Checks the secret before reading the body, counts the body as it arrives."""
 
-    def initialize(self, secret: bytes, dispatch: Callable[[dict], None], limit: int) -> None:
+    def initialize(self, secret: bytes, dispatch: Callable[[dict], Awaitable[int]], limit: int) -> None:
         self.secret = secret
         self.dispatch = dispatch
         self.limit = limit
@@ -68,7 +69,7 @@ class _Hook(_NotFound):
             return
         self.chunks.append(chunk)
 
-    def post(self) -> None:
+    async def post(self) -> None:
         if self._finished:
             return
         try:
@@ -79,14 +80,13 @@ class _Hook(_NotFound):
             log.info("webhook body is not a JSON object: refused with 400")
             self._reply(400)
             return
-        self.dispatch(update)
-        self._reply(200)
+        self._reply(await self.dispatch(update))
 
 
 class WebhookServer:
     """Serve the hook on `listen:port` (port 0 picks a free one) until `close()`."""
 
-    def __init__(self, path: str, secret: str, dispatch: Callable[[dict], None], limit: int = MAX_WEBHOOK_BODY):
+    def __init__(self, path: str, secret: str, dispatch: Callable[[dict], Awaitable[int]], limit: int = MAX_WEBHOOK_BODY):
         hook = (path, _Hook, {"secret": secret.encode("utf-8"), "dispatch": dispatch, "limit": limit})
         app = Application([hook], default_handler_class=_NotFound)
         # the hard cap sits above the limit, so the handler answers 413 itself rather than tornado a bare 400

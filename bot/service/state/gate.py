@@ -15,7 +15,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable
 
-from bot.service.state.store import BUSY, DONE, StateStore
+from bot.service.state.store import BUSY, DONE, NEW, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +49,36 @@ class UpdateGate:
 
     async def run(self, update_id: str | int, handle: Callable[[], Awaitable[bool]]) -> int:
         key = str(update_id)
+        if key in self._working:  # a duplicate delivered to this worker while it is still handling the first
+            log.info("%s update %s is being handled by this worker: asking for a redelivery", self.channel, key)
+            return RETRY_LATER
+        self._working.add(key)  # before the claim: the same worker claiming twice would take it over
         try:
             claim = await asyncio.to_thread(self.store.claim_update, self.channel, key, self.holder, self.lease)
         except Exception:
+            self._working.discard(key)
             log.exception("%s update %s: the state database is unavailable; asking for a redelivery", self.channel, key)
             return RETRY_LATER
+        if claim != NEW:
+            self._working.discard(key)
         if claim == DONE:
             log.info("%s update %s was answered before: acknowledged without a second reply", self.channel, key)
             return OK
         if claim == BUSY:
             log.info("%s update %s is being handled by another worker: asking for a redelivery", self.channel, key)
             return RETRY_LATER
-        self._working.add(key)
         self._ensure_renewer()
+        try:
+            return await self._handle(key, handle)
+        finally:  # only once the outcome is recorded: a duplicate meanwhile must not be taken over
+            self._working.discard(key)
+
+    async def _handle(self, key: str, handle: Callable[[], Awaitable[bool]]) -> int:
         try:
             sent = await handle()
         except Exception:
             log.exception("%s update %s: handling failed", self.channel, key)
             sent = False
-        finally:
-            self._working.discard(key)
         try:
             if sent:
                 await asyncio.to_thread(self.store.finish_update, self.channel, key)
