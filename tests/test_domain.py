@@ -96,3 +96,15 @@ def test_the_background_table_is_shipped_and_small():
     bg = domain.background()
     assert bg.texts > 50_000 and len(bg.df) >= 30_000
     assert bg.share("thoi_tiet") > bg.share("dang_vien_du_bi" if "dang_vien_du_bi" in bg.df else "dang_vien")
+
+
+def test_a_common_name_steers_to_the_document_it_means_not_to_an_article_with_that_number(services):
+    on, _ = services
+    terms = on.retriever.terms("19 điều cấm là gì")
+    assert "qd-37" in terms.implied_keys and not terms.doc_keys  # meant, not named: no document card
+    answer = on.answer("19 điều cấm là gì")
+    assert answer.found and answer.document is None
+    assert answer.hits[0].doc_id != "dieu-le-dang-2011"  # not "Chương IV › Điều 19"
+    assert "37" in answer.hits[0].text or "37" in answer.hits[0].reference.title
+    # a meant number never carries an off-topic question past the checks
+    assert on.answer("Làm sao để nêu gương cho con nhỏ trong gia đình?").status == "not_found"

@@ -24,6 +24,9 @@ class QueryTerms:
     added_folded: tuple[str, ...] = ()
     added_accented: tuple[str, ...] = ()
     relevance_tokens: tuple[str, ...] = ()  # folded tokens of the rewritten question
+    # numbers a common name in the question means ("19 điều cấm" -> Quy định 37): they steer the ranking,
+    # but the question does not name them (no document card, no way past the relevance checks)
+    implied_keys: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -40,8 +43,10 @@ def analyse(query: str, understanding: QueryUnderstanding) -> QueryTerms:
     exp = understanding.expand(normalized)
     rewritten = vietnamese.normalize(exp.rewritten) if exp.changed else normalized
     keys = _doc_keys(rewritten)
+    implied = tuple(k for k in _doc_keys(" ; ".join(exp.extra_terms)) if k not in keys)
     if not exp.changed:
-        return QueryTerms(normalized, folded, accented, words, keys, relevance_tokens=tuple(folded))
+        return QueryTerms(normalized, folded, accented, words, keys, relevance_tokens=tuple(folded),
+                          implied_keys=implied)
     added_text = exp.rewritten + " " + " ".join(exp.extra_terms)
     added_accented = tuple(added_tokens(exp, folded=False)) if vietnamese.has_diacritics(added_text) else ()
     new_words = [t for t in vietnamese.search_tokens(rewritten, folded=not accented and
@@ -49,7 +54,8 @@ def analyse(query: str, understanding: QueryUnderstanding) -> QueryTerms:
                  if "_" not in t and t not in words]
     return QueryTerms(normalized, folded, accented, words + new_words, keys, rewritten=rewritten,
                       added_folded=tuple(added_tokens(exp, folded=True)), added_accented=added_accented,
-                      relevance_tokens=tuple(vietnamese.search_tokens(rewritten, folded=True)))
+                      relevance_tokens=tuple(vietnamese.search_tokens(rewritten, folded=True)),
+                      implied_keys=implied)
 
 
 def _doc_keys(text: str) -> list[str]:

@@ -24,6 +24,8 @@ from bot.retrieval.version import (LEXICAL_DIRS, MODEL_DIR, IndexUnavailable, In
 
 log = logging.getLogger(__name__)
 
+IMPLIED_SHARE = 0.5  # the boost of a number a common name means, against one the question names
+
 __all__ = ["Parts", "QueryTerms", "Retriever", "top_k"]
 
 
@@ -240,6 +242,10 @@ class Retriever:
         pools = []
         lex = self._lexical_scores(terms) if wl > 0 else None
         boost = self._boost(terms.doc_keys, self._settings.doc_number_boost) if terms.doc_keys else None
+        # numbers a common name means: a lower boost that ranks, but lets no passage past relevance checks
+        implied = self._boost(list(terms.implied_keys), self._settings.doc_number_boost * IMPLIED_SHARE) \
+            if terms.implied_keys else None
+        lex = lex + implied if lex is not None and implied is not None else (lex if implied is None else implied)
         if only is not None:  # a restricted search: few enough passages are all candidates
             allowed = np.flatnonzero(only)
             if allowed.size <= k:
