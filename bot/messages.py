@@ -154,6 +154,7 @@ TG_BUTTON_UP = "👍"
 TG_BUTTON_DOWN = "👎"
 TG_FEEDBACK_THANKS = "Cảm ơn bạn đã góp ý!"
 TG_BUTTON_EXPIRED = "Nút này đã hết hạn. Hãy gửi lại câu hỏi."
+TG_BUTTON_READ_ON = "Xem tiếp (còn {parts} phần)"
 TG_READ_TRUNCATED = "Văn bản còn dài; phần còn lại xem tại nguồn hoặc hỏi về nội dung cụ thể."
 TG_PASSAGE_GONE = "Đoạn này không còn trong kho (kho vừa được cập nhật). Hãy hỏi lại."
 TG_DOCUMENT_LIST = "Danh sách văn bản trong kho ({count} văn bản, trang {page}/{pages}):"  # (HTML)

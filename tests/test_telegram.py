@@ -399,6 +399,26 @@ def test_toan_van_sends_the_whole_section(bot):
     assert_balanced(full)
 
 
+def test_toan_van_sends_a_bounded_number_of_messages_then_offers_the_next_part(bot, monkeypatch):
+    import bot.channels.telegram.handlers as handlers
+    from bot.channels.telegram import render as tg_render
+
+    real = tg_render.section_messages
+    monkeypatch.setattr(tg_render, "section_messages", lambda hits: [f"phần {i}" for i in range(7)] + real(hits))
+    monkeypatch.setattr(handlers, "MAX_READ_MESSAGES", 3)
+    reply = bot.replies(bot.ask("Chỉ thị 03 mục đích là gì?"))[0]
+    start = bot.fake.mark()
+    bot.fake.press(reply, button(reply, "Toàn văn 1")["callback_data"])
+    first = bot.fake.wait_for("sendMessage", lambda c: "reply_markup" in c.params, after=start)[0]
+    sent = [c.params["text"] for c in bot.fake.requests("sendMessage")[-3:]]
+    assert sent == ["phần 0", "phần 1", "phần 2"]  # three messages, not eight or more
+    more = button(first, messages.TG_BUTTON_READ_ON.format(parts=5))
+    start = bot.fake.mark()
+    bot.fake.press(first, more["callback_data"])
+    nxt = bot.fake.wait_for("sendMessage", lambda c: "reply_markup" in c.params, after=start)[0]
+    assert nxt.params["text"] == "phần 5" and button(nxt, messages.TG_BUTTON_READ_ON.format(parts=2))
+
+
 def test_thumbs_up_is_stored_in_the_query_log_once_per_user(bot):
     reply = bot.replies(bot.ask("Chỉ thị 03 mục đích là gì?"))[0]
     data = button(reply, "👍")["callback_data"]

@@ -228,14 +228,22 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                                        reply_markup=markup if i == len(texts) - 1 else None)
 
 
-async def _send_section(update: Update, context: ContextTypes.DEFAULT_TYPE, passage_id: str) -> None:
-    service = _deps(context).service
-    hits = await asyncio.to_thread(service.section, passage_id)
+async def _send_section(update: Update, context: ContextTypes.DEFAULT_TYPE, passage_id: str,
+                        start: int = 0) -> None:
+    """At most MAX_READ_MESSAGES messages of the section from part `start`; "Xem tiếp" sends the next ones."""
+    deps = _deps(context)
+    hits = await asyncio.to_thread(deps.service.section, passage_id)
     if not hits:
-        hit = await asyncio.to_thread(service.passage, passage_id)
+        hit = await asyncio.to_thread(deps.service.passage, passage_id)
         hits = [hit] if hit else []
-    for part in render.section_messages(hits) or [render.escape(messages.TG_PASSAGE_GONE)]:
-        await context.bot.send_message(update.effective_chat.id, part)
+    parts = (render.section_messages(hits) or [render.escape(messages.TG_PASSAGE_GONE)])[start:]
+    rest, parts, markup = len(parts) - MAX_READ_MESSAGES, parts[:MAX_READ_MESSAGES], None
+    if rest > 0:
+        key = await asyncio.to_thread(deps.buttons.put, {"pid": passage_id, "from": start + len(parts)})
+        markup = keyboards.one_button(messages.TG_BUTTON_READ_ON.format(parts=rest), f"full:{key}")
+    for i, part in enumerate(parts):
+        await context.bot.send_message(update.effective_chat.id, part,
+                                       reply_markup=markup if i == len(parts) - 1 else None)
 
 
 async def full_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -245,7 +253,7 @@ async def full_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if payload is None:
         return
     await query.answer()
-    await _send_section(update, context, payload["pid"])
+    await _send_section(update, context, payload["pid"], int(payload.get("from", 0)))
 
 
 async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

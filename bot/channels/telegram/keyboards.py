@@ -53,3 +53,8 @@ def official_offered(deps: Deps, answer: Answer) -> bool:
 def official_row(deps: Deps, answer: Answer, question_id: int | None) -> list[InlineKeyboardButton]:
     key = deps.buttons.put({"q": answer.question, "qid": question_id})
     return [InlineKeyboardButton(messages.TG_BUTTON_OFFICIAL, callback_data=f"official:{key}")]
+
+
+def one_button(label: str, callback_data: str) -> InlineKeyboardMarkup:
+    """A keyboard of one button ("Xem tiếp" under a long section)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=callback_data)]])
