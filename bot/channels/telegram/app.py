@@ -196,17 +196,9 @@ def serve(config: Config, verbose: bool = False) -> int:
     asyncio.set_event_loop(asyncio.new_event_loop())  # run_polling/run_webhook run on it and close it
     try:
         if webhook is not None:
-            from bot.channels.telegram.webhook import serve_webhook
-
-            port_text = os.environ.get(WEBHOOK_PORT_ENV, "").strip()
-            if port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536):
-                print(f"directive-bot serve telegram: {WEBHOOK_PORT_ENV} must be a port number, got {port_text!r}",
-                      file=sys.stderr)
-                return 2
-            port = int(port_text or webhook["port"])
-            log.info("telegram: webhook worker on %s:%s/%s, state in %s", webhook["listen"], port,
-                     webhook["url_path"], store.url)
-            asyncio.run(serve_webhook(application, store, **(webhook | {"port": port})))
+            status = _serve_webhook(application, store, webhook)
+            if status:
+                return status
         else:
             log.info("telegram: long polling")
             application.run_polling(allowed_updates=Update.ALL_TYPES)
@@ -225,6 +217,22 @@ def serve(config: Config, verbose: bool = False) -> int:
     stopped = application.bot_data.get("polling_stopped")
     if stopped:
         return _fail(f"polling stopped ({stopped}); exiting so that a supervisor restarts the bot", 1)
+    return 0
+
+
+def _serve_webhook(application, store, webhook: dict) -> int:
+    """Run this worker's webhook endpoint (its port from DIRECTIVE_BOT_WEBHOOK_PORT when set); 2 for a bad port."""
+    from bot.channels.telegram.webhook import serve_webhook
+
+    port_text = os.environ.get(WEBHOOK_PORT_ENV, "").strip()
+    if port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536):
+        print(f"directive-bot serve telegram: {WEBHOOK_PORT_ENV} must be a port number, got {port_text!r}",
+              file=sys.stderr)
+        return 2
+    port = int(port_text or webhook["port"])
+    log.info("telegram: webhook worker on %s:%s/%s, state in %s", webhook["listen"], port,
+             webhook["url_path"], store.url)
+    asyncio.run(serve_webhook(application, store, **(webhook | {"port": port})))
     return 0
 
 
