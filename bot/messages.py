@@ -240,6 +240,8 @@ ZALO_UNKNOWN_COMMAND = "Không có lệnh {command}. Gõ /help để xem các l�
 ZALO_ADMIN_ONLY = "Lệnh {command} chỉ dành cho quản trị viên."
 ZALO_REINDEX_STARTED = "Đang cập nhật chỉ mục, vui lòng chờ…"
 ZALO_REINDEX_BUSY = "Một lần cập nhật chỉ mục đang chạy; hãy chờ xong rồi thử lại."
+# appended to the busy message when the reindex runs on a worker named by the shared state store
+REINDEX_BUSY_HOLDER = "Lượt đang chạy ở: {holder}."
 ZALO_REINDEX_DONE = ("Đã cập nhật chỉ mục {version}: {documents} văn bản, {passages} đoạn "
                      "(thêm {added}, sửa {changed}, xoá {removed}, giữ nguyên {unchanged}; {seconds:.0f} giây).")
 ZALO_REINDEX_FAILURES = "Không đọc được {count} tệp:"
@@ -312,3 +314,8 @@ QUIZ_NOTHING_TO_SHARE = "Chưa có câu trả lời nào để chia sẻ. Hãy h
 QUIZ_SCORES = "Kết quả ôn tập của nhóm (đúng/đã trả lời):\n{lines}"
 QUIZ_SCORE_LINE = "• {name}: {right}/{answered}"
 QUIZ_NO_SCORES = "Chưa có ai trả lời câu hỏi ôn tập nào trong nhóm này từ khi bot khởi động. Gõ /ontap để bắt đầu."
+
+
+def reindex_busy(base: str, holder: str) -> str:
+    """The busy message, naming the worker (host:pid:…) that holds the reindex lock when it is known."""
+    return f"{base} {REINDEX_BUSY_HOLDER.format(holder=holder)}" if holder else base

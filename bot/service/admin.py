@@ -35,8 +35,18 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 
+# the store lock a reindex holds, so that workers on several machines sharing one database build one at a time
+STORE_LOCK = "reindex"
+STORE_LOCK_LEASE = 60.0
+STORE_LOCK_RENEW = 15.0
+
+
 class ReindexBusy(Exception):
-    """Another reindex or upload holds the lock."""
+    """Another reindex or upload holds the lock (`holder`: the worker holding the store lock, if known)."""
+
+    def __init__(self, holder: str = ""):
+        super().__init__(holder)
+        self.holder = holder
 
 
 @dataclass
@@ -46,6 +56,7 @@ class ReindexOutcome:
     report: IndexReport | None = None
     error: str = ""
     busy: bool = False
+    holder: str = ""  # busy: the worker (host:pid:…) whose reindex holds the store lock
 
 
 @dataclass
@@ -55,6 +66,7 @@ class UploadOutcome:
     name: str = ""
     problem: str = ""
     busy: bool = False
+    holder: str = ""
     replaced: bool = False
     size: int = 0
     reindex: ReindexOutcome | None = None
@@ -103,6 +115,10 @@ class Admin:
         self.config = config
         self.querylog = querylog
         self._lock = threading.Lock()  # a thread lock: held across worker threads and event loops alike
+        # the state store every worker shares (querylog's): its "reindex" lock spans processes and machines
+        self.store = getattr(querylog, "store", None)
+        self.holder = ""
+        self.lease, self.renew_every = STORE_LOCK_LEASE, STORE_LOCK_RENEW
 
     # -------------------------------------------------------------- the lock
 
@@ -112,13 +128,55 @@ class Admin:
 
     @contextlib.asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
-        """Hold the reindex lock, or raise ReindexBusy at once; released on any exit, failure or not."""
+        """Hold the reindex lock, or raise ReindexBusy at once; released on any exit, failure or not.
+
+        With a state store, its "reindex" lock is held too (leased, renewed while the work runs), so a
+        worker on another machine sharing the database refuses a second reindex, naming this one.
+        """
         if not self._lock.acquire(blocking=False):
-            raise ReindexBusy()
+            raise ReindexBusy(self.holder)
+        try:
+            async with self._store_lock():
+                yield
+        finally:
+            self._lock.release()
+
+    @contextlib.asynccontextmanager
+    async def _store_lock(self) -> AsyncIterator[None]:
+        if self.store is None:
+            yield
+            return
+        from bot.service.state.gate import worker_name
+
+        holder = worker_name()
+        try:
+            other = await asyncio.to_thread(self.store.acquire_lock, STORE_LOCK, holder, self.lease)
+        except Exception as exc:
+            log.error("reindex refused: the state database lock is unavailable: %s", _one_line(exc))
+            raise ReindexBusy() from None
+        if other is not None:
+            log.warning("reindex refused: %s holds the %r lock", other, STORE_LOCK)
+            raise ReindexBusy(other)
+        self.holder = holder
+        renewer = asyncio.create_task(self._renew(holder))
         try:
             yield
         finally:
-            self._lock.release()
+            renewer.cancel()
+            self.holder = ""
+            try:
+                await asyncio.to_thread(self.store.release_lock, STORE_LOCK, holder)
+            except Exception as exc:  # its lease runs out by itself
+                log.error("could not release the %r lock: %s", STORE_LOCK, _one_line(exc))
+
+    async def _renew(self, holder: str) -> None:
+        while True:
+            await asyncio.sleep(self.renew_every)
+            try:
+                if not await asyncio.to_thread(self.store.renew_lock, STORE_LOCK, holder, self.lease):
+                    log.error("the %r lock was lost (its lease ran out): another reindex may start", STORE_LOCK)
+            except Exception as exc:
+                log.warning("renewing the %r lock failed: %s", STORE_LOCK, _one_line(exc))
 
     # -------------------------------------------------------------- reindex
 
@@ -127,8 +185,8 @@ class Admin:
         try:
             async with self.exclusive():
                 return await self._reindex_locked(progress)
-        except ReindexBusy:
-            return ReindexOutcome(busy=True)
+        except ReindexBusy as busy:
+            return ReindexOutcome(busy=True, holder=busy.holder)
 
     async def _reindex_locked(self, progress: Progress | None) -> ReindexOutcome:
         try:
@@ -178,8 +236,8 @@ class Admin:
                     await on_saved(outcome)
                 outcome.reindex = await self._reindex_locked(progress)
                 return outcome
-        except ReindexBusy:
-            outcome.busy = True
+        except ReindexBusy as busy:
+            outcome.busy, outcome.holder = True, busy.holder
             return outcome
 
     def install(self, name: str, shown: str, data: bytes, limit_mb: float) -> tuple[str, bool]:

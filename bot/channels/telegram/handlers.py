@@ -415,7 +415,7 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await progress.follow(work)
     outcome = work.result()
     if outcome.busy:
-        await _say(update, messages.TG_REINDEX_BUSY)
+        await _say(update, messages.reindex_busy(messages.TG_REINDEX_BUSY, outcome.holder))
     else:
         await progress.finish(outcome)
 
@@ -450,7 +450,8 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await progress.follow(work)
     outcome = work.result()
     if outcome.busy or outcome.problem:
-        await _say(update, messages.TG_REINDEX_BUSY if outcome.busy else outcome.problem)
+        await _say(update, messages.reindex_busy(messages.TG_REINDEX_BUSY, outcome.holder) if outcome.busy
+                   else outcome.problem)
     elif outcome.reindex is not None:
         await progress.finish(outcome.reindex)
 

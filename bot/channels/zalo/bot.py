@@ -409,7 +409,7 @@ class ZaloBot:
         await self.send(chat, [msg.ZALO_REINDEX_STARTED])
         outcome = await self.admin.reindex()
         if outcome.busy:
-            await self.send(chat, [msg.ZALO_REINDEX_BUSY])
+            await self.send(chat, [msg.reindex_busy(msg.ZALO_REINDEX_BUSY, outcome.holder)])
         elif outcome.error:
             await self.send(chat, [msg.ZALO_REINDEX_ERROR.format(reason=outcome.error)])
         else:
