@@ -138,7 +138,7 @@ def build_tree(doc_id: str, passages: list[Passage]) -> UnitTree | None:
             u.start = u.children[0].start if u.children else 0
     closing = parsed.closing[0].offset if parsed.closing else len(text)
     for i, u in enumerate(units):
-        nxt = next((v for v in units[i + 1:] if not _inside(v, u)), None)
+        nxt = next((v for v in units[i + 1:] if not inside(v, u)), None)
         u.end = nxt.start if nxt is not None else closing
     by_address: dict[str, Unit] = {}
     for u in units:
@@ -146,7 +146,8 @@ def build_tree(doc_id: str, passages: list[Passage]) -> UnitTree | None:
     return UnitTree(doc_id, parsed.mode, text, passages, starts, units, by_address)
 
 
-def _inside(unit: Unit, ancestor: Unit) -> bool:
+def inside(unit: Unit, ancestor: Unit) -> bool:
+    """Whether `unit` lies within `ancestor` (one of its parents, at any depth)."""
     u = unit.parent
     while u is not None:
         if u is ancestor:

@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 from bot import messages
 from bot.documents import unitref
-from bot.documents.units import Unit, UnitTree, build_tree
+from bot.documents.units import Unit, UnitTree, build_tree, inside
 from bot.models import Answer, Document, Hit, UnitNav
 from bot.retrieval.search import Retriever
 from bot.service.references import document_name, reference
@@ -130,7 +130,7 @@ def _implementing(answer: Answer, tree: UnitTree, doc: Document, query: unitref.
     targets = ([f"{dieu}/{khoan[0]}"] if khoan else []) + [dieu]
     for target in targets:
         units = tree.implementing(target)
-        top = [u for u in units if not any(_inside(u, v) for v in units if v is not u)]
+        top = [u for u in units if not any(inside(u, v) for v in units if v is not u)]
         if top:
             answer.message = messages.UNIT_IMPLEMENTED_IN.format(
                 document=document_name(doc), unit=label(tuple(target.split("/"))))
@@ -142,15 +142,6 @@ def _implementing(answer: Answer, tree: UnitTree, doc: Document, query: unitref.
             answer.hits = answer.hits[:MAX_PIECES]
             return answer
     return None
-
-
-def _inside(unit: Unit, ancestor: Unit) -> bool:
-    u = unit.parent
-    while u is not None:
-        if u is ancestor:
-            return True
-        u = u.parent
-    return False
 
 
 def _document_for(trees: UnitTrees, r: Retriever, query: unitref.UnitQuery, question: str) -> str | None:

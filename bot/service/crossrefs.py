@@ -8,7 +8,7 @@ import dataclasses
 import threading
 
 from bot.documents import vietnamese
-from bot.documents.units import Unit
+from bot.documents.units import Unit, inside
 from bot.models import Document, Hit, Link, Passage, UnitNav
 from bot.retrieval.search import Retriever
 from bot.service.articles import UnitTrees, label
@@ -122,16 +122,7 @@ def _first_found(tree, targets: list[str]) -> list[Unit]:
                 found.extend(units)
                 break
     found = [u for i, u in enumerate(found) if all(u is not v for v in found[:i])]
-    return [u for u in found if not any(_inside(u, v) for v in found if v is not u)]
-
-
-def _inside(unit: Unit, ancestor: Unit) -> bool:
-    u = unit.parent
-    while u is not None:
-        if u is ancestor:
-            return True
-        u = u.parent
-    return False
+    return [u for u in found if not any(inside(u, v) for v in found if v is not u)]
 
 
 def _implements_charter(doc: Document, charter: str) -> bool:
