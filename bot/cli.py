@@ -168,12 +168,25 @@ def cmd_ask(args) -> int:
         raise UsageError("--top-k must be >= 1")
     doc_filter = _doc_filter(args)
     service = _service(_config(args))
-    answer = service.answer(args.question, top_k=args.top_k, doc_filter=doc_filter)
+    answer = _follow_up_alone(args.question) or service.answer(args.question, top_k=args.top_k,
+                                                                 doc_filter=doc_filter)
     if args.json:
         print(json.dumps(dataclasses.asdict(answer), ensure_ascii=False))
     else:
         print(render_answer(answer, use_color(sys.stdout)))
     return EXIT_OK
+
+
+def _follow_up_alone(question: str):
+    """`ask` has no earlier question: "thêm", "tiếp" or a number get what `chat` says before any question."""
+    from bot import messages
+    from bot.channels import followups, text
+    from bot.models import Answer
+
+    typed = (question or "").strip()
+    if text.is_more(typed) or followups.choice(typed) is not None:
+        return Answer(question=typed, status="invalid", message=messages.NOTHING_TO_CONTINUE)
+    return None
 
 
 def _result_json(service, text: str, top_k: int, doc_filter=None) -> list[dict]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 from bot.cli import main
 
@@ -25,6 +26,19 @@ def test_ask_prints_passages_under_reference_lines(capsys, built_workspace):
     assert code == 0
     assert "[1] " in out and "Mục:" in out and "Nguồn: http" in out
     assert "**Chỉ thị 05" in out or "**Chỉ thị số 05" in out  # matched words marked (no tty: **…**)
+
+
+@pytest.mark.parametrize("typed", ["thêm", "1", "tiếp"])
+def test_ask_with_a_follow_up_word_and_no_earlier_question_says_there_is_nothing_to_continue(
+        capsys, built_workspace, typed):
+    from bot import messages
+
+    code, out, _ = run(capsys, "--config", str(built_workspace), "ask", typed)
+    assert code == 0 and messages.NOTHING_TO_CONTINUE in out and messages.TOO_SHORT not in out
+    code, out, _ = run(capsys, "--config", str(built_workspace), "ask", typed, "--json")
+    answer = json.loads(out)
+    assert answer["status"] == "invalid" and answer["message"] == messages.NOTHING_TO_CONTINUE
+    assert not answer["hits"]
 
 
 def test_search_json_has_the_documented_fields(capsys, built_workspace):

@@ -376,6 +376,12 @@ def test_sticker_gets_a_short_explanation(bot):
     assert reply.params["text"] == escaped(messages.TG_NON_TEXT)
 
 
+@pytest.mark.parametrize("typed", ["thêm", "1", "tiếp"])
+def test_a_follow_up_with_no_earlier_question_says_there_is_nothing_to_continue(bot, typed):
+    reply = bot.replies(bot.ask(typed))[0]
+    assert reply.params["text"] == escaped(messages.NOTHING_TO_CONTINUE)
+
+
 # ---------------------------------------------------------------- buttons
 
 def test_xem_them_sends_the_next_results(bot):

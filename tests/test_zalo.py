@@ -169,9 +169,10 @@ async def test_them_shows_the_next_results_and_a_number_shows_that_passage_in_fu
 
 
 @pytest.mark.asyncio
-async def test_follow_ups_without_a_recent_question_explain_the_session_expired(fake, config, service):
+@pytest.mark.parametrize("typed", ["thêm", "1", "tiếp"])
+async def test_follow_ups_without_a_recent_question_explain_the_session_expired(fake, config, service, typed):
     async with await polling(fake, config, service):
-        ask(fake, "thêm", "m-1")
+        ask(fake, typed, "m-1")
         await fake.sent_eventually(1)
     assert fake.sent() == [msg.NOTHING_TO_CONTINUE]
 
