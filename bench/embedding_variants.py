@@ -9,6 +9,8 @@ The benchmark is read from ../shared/bench beside the repository (research-only 
     python bench/embedding_variants.py --pretrained models/vi-static [--pack ../shared/train]
         # the pretrained model alone and joined with the corpus-built one, on UIT-ViQuAD and on the
         # training pack's held-out dev.jsonl (news titles -> leads, and questions -> answers)
+    python bench/embedding_variants.py --adapt [--adapt-pairs 20000 --adapt-epochs 3] [--pretrained DIR]
+        # the corpus-built model before and after index-time adaptation (embedding.adapt), same collections
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ LEXICAL_WEIGHT = 0.7
 @dataclass
 class Bench:
     ids: list[str]
-    texts: list[str]  # "title text"
+    texts: list[str]  # "title\ntext" (a heading line first, as the project's index texts)
     queries: list[str]
     relevant: list[set[int]]  # per query, positions in ids
 
@@ -67,7 +69,7 @@ def load_bench(folder: Path) -> Bench:
     kept = [q for q in queries if q["id"] in qrels]
     return Bench(
         ids=[doc["id"] for doc in corpus],
-        texts=[f"{doc['title']} {doc['text']}" for doc in corpus],
+        texts=[f"{doc['title']}\n{doc['text']}" for doc in corpus],
         queries=[q["text"] for q in kept],
         relevant=[qrels[q["id"]] for q in kept],
     )
@@ -363,6 +365,32 @@ def pretrained_table(benches: dict[str, Bench], pretrained: Path, shares: list[f
                       f" {bare['MRR@10']:7.4f}", flush=True)
 
 
+def adapt_table(benches: dict[str, Bench], settings, pretrained: Path | None, seed: int) -> None:
+    """Dense alone and fused with BM25: the corpus-built model before and after adaptation to the collection
+    (bot/retrieval/adapt.py), and with --pretrained both joined with the pretrained model."""
+    print(f"adaptation {settings}; dense MRR@10 / R@10 alone, fusion = 0.7·minmax(BM25) + 0.3·cosine")
+    header = f"{'collection':12s} {'model':28s} {'MRR@10':>7s} {'R@10':>6s} {'fusion':>7s} {'build s':>7s}"
+    print(header)
+    print("-" * len(header))
+    for label, bench in benches.items():
+        plain = bm25_scores(bench, bench.queries)
+        models = {"builtin (corpus LSA)": (None, None), "builtin adapted": (None, settings)}
+        if pretrained:
+            models["builtin adapted + pretrained"] = (pretrained, settings)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, (source, adapt) in models.items():
+                folder = Path(tmp) / name.replace(" ", "_")
+                t0 = time.perf_counter()
+                build_builtin_model(bench.texts, folder, dim=DIM, seed=seed, pretrained=source, adapt=adapt)
+                seconds = time.perf_counter() - t0
+                embedder = Embedder.load(EmbeddingConfig(model="builtin", dim=DIM), folder)
+                cosine = cosine_scores(embedder.encode_passages(bench.texts), embedder.encode_queries(bench.queries))
+                dense = metrics(ranks(cosine, bench.relevant))
+                fused = metrics(ranks(LEXICAL_WEIGHT * minmax(plain) + (1 - LEXICAL_WEIGHT) * cosine, bench.relevant))
+                print(f"{label:12s} {name:28s} {dense['MRR@10']:7.4f} {dense['R@10']:6.3f} {fused['MRR@10']:7.4f}"
+                      f" {seconds:7.1f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="folder of the UIT-ViQuAD benchmark")
@@ -373,8 +401,21 @@ def main() -> None:
     parser.add_argument("--shares", type=float, nargs="*", default=[0.3, 0.5, 0.7],
                         help="pretrained shares to try with --pretrained")
     parser.add_argument("--pack", type=Path, default=DEFAULT_PACK, help="training pack folder (its dev.jsonl)")
+    parser.add_argument("--adapt", action="store_true", help="compare the builtin model before/after adaptation")
+    parser.add_argument("--adapt-pairs", type=int, default=20_000)
+    parser.add_argument("--adapt-epochs", type=int, default=3)
+    parser.add_argument("--adapt-lr", type=float, default=0.05, help="relative to the token vectors' RMS")
+    parser.add_argument("--adapt-batch", type=int, default=512)
     args = parser.parse_args()
     bench = load_bench(args.bench)
+    if args.adapt:
+        from bot.retrieval.adapt import AdaptSettings
+
+        benches = {"UIT-ViQuAD": bench} | (dev_benches(args.pack) if (args.pack / "dev.jsonl").is_file() else {})
+        settings = AdaptSettings(pairs=args.adapt_pairs, epochs=args.adapt_epochs, lr=args.adapt_lr,
+                                 batch=args.adapt_batch, seed=args.seed)
+        adapt_table(benches, settings, args.pretrained, args.seed)
+        return
     if args.pretrained:
         benches = {"UIT-ViQuAD": bench}
         if (args.pack / "dev.jsonl").is_file():

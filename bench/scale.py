@@ -2,6 +2,7 @@
 
     python bench/scale.py                          # 1k, 10k, 100k, 1M passages; 1,000 queries
     python bench/scale.py --quick                  # 1k and 10k: under 5 minutes
+    python bench/scale.py --sizes 10000 --adapt    # with embedding.adapt (index-time adaptation)
     python bench/scale.py --sizes 100000 --faiss-index ivf --json out.json --plot docs/latency_vs_size.png
     python bench/scale.py --plot-only a.json b.json --plot docs/latency_vs_size.png
 
@@ -67,6 +68,9 @@ def proc_status(pid: int | str = "self") -> dict[str, float]:
     return out
 
 
+ADAPT_ENV = "SCALE_BENCH_ADAPT"  # set by --adapt, read by the child processes
+
+
 def bench_config(work: Path, faiss_index: str):
     from bot.config import load_config
 
@@ -75,6 +79,8 @@ def bench_config(work: Path, faiss_index: str):
     cfg.querylog.path = work / "querylog.sqlite"
     cfg.faiss.index = faiss_index
     cfg.knowledge.max_file_mb = 1e6  # one .jsonl file holds the whole synthetic corpus
+    if os.environ.get(ADAPT_ENV):  # --adapt: the builtin model adapted to the corpus at index time
+        cfg.embedding.adapt = True
     return cfg
 
 
@@ -514,6 +520,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--plot", type=Path, help="write a PNG of latency against size here")
     ap.add_argument("--plot-only", type=Path, nargs="+", metavar="JSON", help="plot saved results and stop")
+    ap.add_argument("--adapt", action="store_true", help="embedding.adapt: adapt the builtin model at index time")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.sizes and min(args.sizes) < 10:
@@ -523,6 +530,8 @@ def main() -> int:
 
     from bot import runtime
 
+    if args.adapt:
+        os.environ[ADAPT_ENV] = "1"
     # as the bot's entry point does: a build process uses every CPU, a serving one FAISS on one thread
     runtime.configure(building=bool(args.child) and args.child[0] == "build")
     if args.child:

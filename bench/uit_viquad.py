@@ -6,6 +6,7 @@ lowercased whitespace tokens (the benchmark's baseline), and the project's lexic
 and hybrid retrieval. Nothing from the benchmark is written into the repository.
 
     python bench/uit_viquad.py [--bench ../shared/bench/uit_viquad1] [--weights 0.6,0.4 ...]
+                               [--pretrained models/vi-static [--share 0.5]] [--adapt [PAIRS]]
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ def main() -> int:
     ap.add_argument("--tokenizers", action="store_true", help="also compare tokenizations (pyvi is slow)")
     ap.add_argument("--pretrained", help="embedding.pretrained for the builtin model ('' = the corpus alone)")
     ap.add_argument("--share", type=float, help="embedding.pretrained_share")
+    ap.add_argument("--adapt", type=int, metavar="PAIRS", nargs="?", const=-1,
+                    help="embedding.adapt: train the builtin model on the collection's own pairs "
+                         "(optionally at most PAIRS of them)")
+    ap.add_argument("--adapt-epochs", type=int, help="embedding.adapt_epochs")
     args = ap.parse_args()
     folder = Path(args.bench)
     if not (folder / "corpus.jsonl").exists():
@@ -89,8 +94,15 @@ def main() -> int:
             cfg.embedding.pretrained = str(Path(args.pretrained).resolve()) if args.pretrained else ""
         if args.share is not None:
             cfg.embedding.pretrained_share = args.share
+        if args.adapt is not None:
+            cfg.embedding.adapt = True
+            cfg.embedding.adapt_pairs = args.adapt if args.adapt > 0 else cfg.embedding.adapt_pairs
+        if args.adapt_epochs:
+            cfg.embedding.adapt_epochs = args.adapt_epochs
         print(f"embedding: {cfg.embedding.model}, pretrained {cfg.embedding.pretrained or 'none'}"
-              + (f" (share {cfg.embedding.pretrained_share:g})" if cfg.embedding.pretrained else ""))
+              + (f" (share {cfg.embedding.pretrained_share:g})" if cfg.embedding.pretrained else "")
+              + (f", adapted ({cfg.embedding.adapt_pairs} pairs, {cfg.embedding.adapt_epochs} epochs)"
+                 if cfg.embedding.adapt else ""))
         t0 = time.perf_counter()
         report = build_index(cfg)
         build_s = time.perf_counter() - t0

@@ -49,12 +49,19 @@ class EmbeddingConfig:
     # vectors, weighing pretrained_share of the cosine; "" = the corpus alone
     pretrained: str = ""
     pretrained_share: float = 0.5
+    # builtin model only: train it further at index time on pairs the collection gives (heading -> passage,
+    # sentence -> rest of its passage), at most adapt_pairs pairs for adapt_epochs epochs (needs torch)
+    adapt: bool = False
+    adapt_pairs: int = 20_000
+    adapt_epochs: int = 3
 
     def settings(self) -> dict:
         """The settings that change the vectors: an index built with other settings is refused."""
         settings = dataclasses.asdict(self) | {"batch_size": None}
         if self.model != "builtin" or not self.pretrained:  # as before these keys existed
             del settings["pretrained"], settings["pretrained_share"]
+        if self.model != "builtin" or not self.adapt:
+            del settings["adapt"], settings["adapt_pairs"], settings["adapt_epochs"]
         return settings
 
 
@@ -244,6 +251,8 @@ def _validate(cfg: Config, where: str) -> None:
     need(e.max_seq_length >= 8, "embedding.max_seq_length", ">= 8", e.max_seq_length)
     need(e.batch_size >= 1, "embedding.batch_size", ">= 1", e.batch_size)
     need(0 < e.pretrained_share < 1, "embedding.pretrained_share", "between 0 and 1 (exclusive)", e.pretrained_share)
+    need(1 <= e.adapt_pairs <= 1_000_000, "embedding.adapt_pairs", "between 1 and 1000000", e.adapt_pairs)
+    need(1 <= e.adapt_epochs <= 20, "embedding.adapt_epochs", "between 1 and 20", e.adapt_epochs)
     need(cfg.index.keep_versions >= 2, "index.keep_versions", ">= 2 (the current and the previous)",
          cfg.index.keep_versions)
     k = cfg.knowledge

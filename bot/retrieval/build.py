@@ -46,7 +46,8 @@ RETRAIN_SHARE = 0.2
 # the code that turns documents into a version: a change to any of it makes the next build a real one
 _HERE = Path(__file__).resolve().parent
 _BUILD_CODE = (_HERE / "build.py", _HERE / "version.py", _HERE / "store.py", _HERE / "lexical.py",
-               _HERE / "dense.py", _HERE / "embedding.py", _HERE.parent / "documents" / "chunking.py",
+               _HERE / "dense.py", _HERE / "embedding.py", _HERE / "adapt.py",
+               _HERE.parent / "documents" / "chunking.py",
                _HERE.parent / "documents" / "vietnamese.py", _HERE.parent / "documents" / "docnumbers.py",
                _HERE.parent / "documents" / "structure.py", _HERE.parent / "documents" / "status.py")
 # passages tokenized at a time: their token lists become integer ids before the next chunk
@@ -411,8 +412,14 @@ def _prepare_model(job: _Job, plan: _Plan, texts: list[str]) -> Future | None:
     job.say(f"Training the builtin embedding model on {min(len(texts), TRAIN_SAMPLE)} of {len(texts)} passages")
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="builtin-model")
     emb = job.config.embedding
+    adapt = None
+    if emb.adapt:
+        from bot.retrieval.adapt import AdaptSettings
+
+        adapt = AdaptSettings(pairs=emb.adapt_pairs, epochs=emb.adapt_epochs)
+        job.say(f"Adapting it to the collection: up to {emb.adapt_pairs} pairs, {emb.adapt_epochs} epochs")
     training = pool.submit(build_builtin_model, texts, job.out / MODEL_DIR, dim=emb.dim,
-                           pretrained=emb.pretrained or None, pretrained_share=emb.pretrained_share)
+                           pretrained=emb.pretrained or None, pretrained_share=emb.pretrained_share, adapt=adapt)
     pool.shutdown(wait=False)
     return training
 

@@ -160,7 +160,7 @@ def word_vectors(
 
 def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: int = 0,
                         sample: int = TRAIN_SAMPLE, pretrained: Path | None = None,
-                        pretrained_share: float = PRETRAINED_SHARE) -> np.ndarray:
+                        pretrained_share: float = PRETRAINED_SHARE, adapt=None) -> np.ndarray:
     """Build, offline and from `texts` alone, a sentence-transformers folder holding a StaticEmbedding.
 
     `SentenceTransformer(str(out_dir))` loads it like any other model. Its vectors always have `dim`
@@ -171,6 +171,9 @@ def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: i
     each token's vector is its corpus vector joined with its pretrained one (`combine_static`), so
     words and paraphrases the corpus never uses still count: the vectors then have `dim` plus the
     pretrained model's dimensions.
+    With `adapt` (bot.retrieval.adapt.AdaptSettings) the corpus vectors are trained further on pairs the
+    passages give (heading -> passage, sentence -> rest of its passage) before any joining; torch is
+    needed for that, at index time only.
     Returns the L2-normalised vectors of all `texts`: the same values the saved model's encode gives
     (a static model mean-pools token vectors, here counts @ weights), without loading it back.
     """
@@ -191,28 +194,41 @@ def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: i
     tokenizer = train_tokenizer(training)
     counts = token_counts(tokenizer, training)
     weights, rank = word_vectors(counts, dim, seed, ignored=silent_tokens(tokenizer))
+    adapted = None
+    if adapt is not None:
+        from bot.retrieval.adapt import adapt_weights
+
+        weights, adapted = adapt_weights(tokenizer, weights, training, adapt, frozen=silent_tokens(tokenizer))
     if base is not None:
         tokenizer, weights = combine_static(StaticModel(tokenizer, weights), base, counts, pretrained_share)
     model = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_weights=weights)], device="cpu")
     model.save(str(out_dir), create_model_card=False)
-    about = {
-        "recipe": "lsa-bm25" + (" + pretrained" if base is not None else ""),
-        "passages": len(training),
-        "corpus_passages": len(texts),
-        "vocabulary": tokenizer.get_vocab_size(),
-        "dim": int(weights.shape[1]),
-        "rank": rank,
-        "seed": seed,
-    }
-    if base is not None:
-        about |= {"pretrained": str(pretrained), "pretrained_share": pretrained_share}
-    (out_dir / BUILTIN_INFO_FILE).write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")
+    _write_about(out_dir, training, texts, tokenizer, weights, rank, seed,
+                 {"pretrained": str(pretrained), "pretrained_share": pretrained_share} if base is not None else {},
+                 adapted)
     log.info("builtin embedding model: trained on %d of %d passages, %d tokens, rank %d of %d%s", len(training),
              len(texts), tokenizer.get_vocab_size(), rank, dim, " + pretrained" if base is not None else "")
     if training is texts and base is None:
         return _unit_rows(np.asarray(counts @ weights, dtype=np.float32))
     del counts, training
     return StaticModel(tokenizer, weights).encode(texts)
+
+
+def _write_about(out_dir: Path, training: list[str], texts: list[str], tokenizer: Tokenizer, weights: np.ndarray,
+                 rank: int, seed: int, joined: dict, adapted: dict | None) -> None:
+    """builtin_model.json: how the model was made (recipe, sizes, what was joined or adapted)."""
+    about = {
+        "recipe": "lsa-bm25" + (" + adapted" if adapted else "") + (" + pretrained" if joined else ""),
+        "passages": len(training),
+        "corpus_passages": len(texts),
+        "vocabulary": tokenizer.get_vocab_size(),
+        "dim": int(weights.shape[1]),
+        "rank": rank,
+        "seed": seed,
+    } | joined
+    if adapted:
+        about["adapted"] = adapted
+    (out_dir / BUILTIN_INFO_FILE).write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")
 
 
 def combine_static(corpus: StaticModel, pretrained: StaticModel, counts, share: float) -> tuple[Tokenizer, np.ndarray]:
