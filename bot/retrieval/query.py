@@ -27,6 +27,9 @@ class QueryTerms:
     # numbers a common name in the question means ("19 điều cấm" -> Quy định 37): they steer the ranking,
     # but the question does not name them (no document card, no way past the relevance checks)
     implied_keys: tuple[str, ...] = ()
+    # names and synonyms found: (the folded tokens of their words in the question, the folded tokens of
+    # each phrase they add): a passage with the added wording covers those words (Relevance)
+    alternatives: tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -44,7 +47,10 @@ def analyse(query: str, understanding: QueryUnderstanding) -> QueryTerms:
     rewritten = vietnamese.normalize(exp.rewritten) if exp.changed else normalized
     keys = _doc_keys(rewritten)
     implied = tuple(k for k in _doc_keys(" ; ".join(exp.extra_terms)) if k not in keys)
-    if not exp.changed:
+    alternatives = tuple((tuple(vietnamese.search_tokens(name, folded=True)),
+                          tuple(tuple(vietnamese.search_tokens(p, folded=True)) for p in phrases))
+                         for name, phrases in exp.named)
+    if not exp.changed and not exp.extra_terms:
         return QueryTerms(normalized, folded, accented, words, keys, relevance_tokens=tuple(folded),
                           implied_keys=implied)
     added_text = exp.rewritten + " " + " ".join(exp.extra_terms)
@@ -55,7 +61,7 @@ def analyse(query: str, understanding: QueryUnderstanding) -> QueryTerms:
     return QueryTerms(normalized, folded, accented, words + new_words, keys, rewritten=rewritten,
                       added_folded=tuple(added_tokens(exp, folded=True)), added_accented=added_accented,
                       relevance_tokens=tuple(vietnamese.search_tokens(rewritten, folded=True)),
-                      implied_keys=implied)
+                      implied_keys=implied, alternatives=alternatives)
 
 
 def _doc_keys(text: str) -> list[str]:
@@ -89,8 +95,25 @@ class Relevance:
         pairs = [t for t in dict.fromkeys(tokens) if "_" in t]
         if not words:
             return 0.0
-        unigram = self._share(words, have)
-        return (unigram + (self._share(pairs, have) if pairs else unigram)) / 2
+        credit = self._credit(terms, have)
+        unigram = self._share(words, have, credit)
+        return (unigram + (self._share(pairs, have, credit) if pairs else unigram)) / 2
+
+    def _credit(self, terms: QueryTerms, have: frozenset[str]) -> dict[str, float]:
+        """A name's or synonym's words in the question count as found, in the share of them its added
+        wording has in the passage ("27 biểu hiện" <- "biểu hiện suy thoái về tư tưởng chính trị, …")."""
+        credit: dict[str, float] = {}
+        for name, phrases in terms.alternatives:
+            best = 0.0
+            for phrase in phrases:
+                words = [t for t in dict.fromkeys(phrase) if "_" not in t]
+                pairs = [t for t in dict.fromkeys(phrase) if "_" in t]
+                if words:
+                    unigram = self._share(words, have)
+                    best = max(best, (unigram + (self._share(pairs, have) if pairs else unigram)) / 2)
+            for t in name:
+                credit[t] = max(credit.get(t, 0.0), best)
+        return credit
 
     def _token_idf(self, token: str) -> float:
         weight = self._idf_cache.get(token)
@@ -100,13 +123,15 @@ class Relevance:
             weight = self._idf_cache[token] = self._idf(token)
         return weight
 
-    def _share(self, tokens: list[str], have: frozenset[str]) -> float:
+    def _share(self, tokens: list[str], have: frozenset[str], credit: dict[str, float] | None = None) -> float:
         total = matched = 0.0
         for t in tokens:
             weight = self._token_idf(t)
             total += weight
             if t in have:
                 matched += weight
+            elif credit:
+                matched += weight * credit.get(t, 0.0)
         return matched / total if total else 0.0
 
     def _passage_tokens(self, position: int) -> frozenset[str]:

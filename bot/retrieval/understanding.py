@@ -44,6 +44,9 @@ class Expansion:
     extra_terms: tuple[str, ...]  # phrases to search at a lower weight: names' full wording, synonyms
     changed: bool  # rewritten differs from the (normalized) original: worth showing "Hiểu câu hỏi là: …"
     replaced: tuple[tuple[str, str], ...] = field(default=())  # (as typed, full form), in order
+    # each name or synonym found: (its words in `rewritten`, the phrases it adds), for the relevance
+    # measure to credit a passage that has the added wording instead of the words typed
+    named: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
 
 
 # ---------------------------------------------------------------------------------------------- matching
@@ -251,10 +254,14 @@ class QueryUnderstanding:
         extra: list[str] = []
         seen: set[str] = set()
         phrases: list[str] = list(also)
+        named: list[tuple[str, tuple[str, ...]]] = []
         for m in _find(self._adding, rewritten, r_folded, r_protected, exclusive=False):
             e = m.matcher.entry
             # a synonym group adds its other members; a name or one-way synonym its `add` phrases
-            phrases.extend(e.add if e.add else e.keys)
+            added = [p for p in (e.add if e.add else e.keys) if not _contains(r_folded, p)]
+            phrases.extend(added)
+            if added:
+                named.append((rewritten[m.start:m.end], tuple(added)))
         for phrase in phrases:
             key = fold_lower(vietnamese.normalize(phrase))
             if key in seen or _contains(r_folded, phrase):
@@ -262,7 +269,7 @@ class QueryUnderstanding:
             seen.add(key)
             extra.append(phrase)
         return Expansion(original=question, rewritten=rewritten, extra_terms=tuple(extra),
-                         changed=rewritten != text, replaced=tuple(replaced))
+                         changed=rewritten != text, replaced=tuple(replaced), named=tuple(named))
 
 
 def added_tokens(expansion: Expansion, *, folded: bool) -> list[str]:
