@@ -81,6 +81,9 @@ class RetrievalConfig:
     doc_number_boost: float = 0.5
     expansion_weight: float = 0.5
     min_relevance: float = 0.3
+    # the bar falls for questions of more content words and for shorter passages (bot/retrieval/query.py Scaling)
+    relevance_question_words: int = 12  # 0: the same bar whatever the question's length
+    relevance_passage_words: int = 120  # 0: the same bar whatever the passage's length
     max_question_chars: int = 1000
     domain_check: bool = True  # reject questions whose words are typical of general text, not of the collection
     domain_margin: float = 0.28  # ... when their specificity is under this share of the collection's own
@@ -240,6 +243,8 @@ def _validate(cfg: Config, where: str) -> None:
          r.lexical_weight + r.dense_weight)
     need(0 <= r.expansion_weight <= 1, "retrieval.expansion_weight", "between 0 and 1", r.expansion_weight)
     need(0 <= r.min_relevance <= 1, "retrieval.min_relevance", "between 0 and 1", r.min_relevance)
+    need(r.relevance_question_words >= 0, "retrieval.relevance_question_words", ">= 0", r.relevance_question_words)
+    need(r.relevance_passage_words >= 0, "retrieval.relevance_passage_words", ">= 0", r.relevance_passage_words)
     need(0 <= r.domain_margin <= 1, "retrieval.domain_margin", "between 0 and 1", r.domain_margin)
     need(r.max_question_chars >= 20, "retrieval.max_question_chars", ">= 20", r.max_question_chars)
     c = cfg.chunking

@@ -74,22 +74,66 @@ def _doc_keys(text: str) -> list[str]:
     return [k for k in dict.fromkeys(keys) if k]
 
 
+@dataclass(frozen=True)
+class Scaling:
+    """How the share a passage covers is read against the size of the question and of the passage.
+
+    The share of a question found in one passage is naturally smaller for a long question (a patient's
+    54-word story) and for a short passage (a headline against a 36-word lead), for right answers and
+    chance matches alike. A passage that holds at least `min_pairs` of the question's word pairs (evidence
+    that does not shrink with the question's length) has its share read against the expected fall:
+    divided by (question_words / words)^question_exponent beyond `question_words` content words and by
+    (passage words / passage_words)^passage_exponent under `passage_words` words, never by less than
+    `min_factor` (so the bar never falls under half of min_relevance). Other passages keep the share
+    itself. Sizes, exponents and pairs were calibrated on four collections and checked on three held out
+    (bench/offtopic.py --calibrate; docs/benchmarks.md, section 1).
+    """
+
+    question_words: int = 12  # 0: no scaling by the question's length
+    passage_words: int = 120  # 0: no scaling by the passage's length
+    question_exponent: float = 1.0
+    passage_exponent: float = 0.5
+    min_pairs: int = 2
+    min_factor: float = 0.5
+
+    def factor(self, words: int, passage_words: int) -> float:
+        """What share of the reference bar a question of `words` content words and a passage of
+        `passage_words` words need, in [min_factor, 1]."""
+        f = 1.0
+        if self.question_words and words > self.question_words:
+            f *= (self.question_words / words) ** self.question_exponent
+        if self.passage_words and passage_words < self.passage_words:
+            f *= (max(1, passage_words) / self.passage_words) ** self.passage_exponent
+        return max(self.min_factor, f)
+
+    def relevance(self, share: float, words: int, passage_words: int, pairs_found: int) -> float:
+        """The share read against the sizes (capped at 1), when the passage has enough of the pairs."""
+        if pairs_found < self.min_pairs:
+            return share
+        return min(1.0, share / self.factor(words, passage_words))
+
+
 class Relevance:
     """How much of a question a passage covers, in [0, 1]: comparable across questions.
 
     The mean of two IDF-weighted shares of the question found in the passage: its words, and its
     adjacent word pairs. Pairs keep off-topic questions that share a few scattered words with the
-    corpus below the threshold (calibrated on tests/data: see docs/benchmarks.md).
+    corpus below the threshold (calibrated on tests/data: see docs/benchmarks.md). With a `Scaling`,
+    the share is read against the question's and the passage's size (see there).
     """
 
-    def __init__(self, idf: Callable[[str], float], passage_text: Callable[[int], str]) -> None:
+    def __init__(self, idf: Callable[[str], float], passage_text: Callable[[int], str],
+                 scaling: Scaling | None = None, passage_words: Callable[[int], int] | None = None) -> None:
         self._idf = idf  # folded token -> idf over the version's passages
         self._passage_text = passage_text  # position -> the passage's index text
-        self._token_cache: dict[int, frozenset[str]] = {}  # passage -> folded tokens
+        self._scaling = scaling
+        # position -> words of the passage's own text (without the title and section the index adds)
+        self._passage_words = passage_words or (lambda position: len(self._passage_text(position).split()))
+        self._token_cache: dict[int, tuple[frozenset[str], int]] = {}  # passage -> folded tokens, words
         self._idf_cache: dict[str, float] = {}
 
     def __call__(self, terms: QueryTerms, position: int) -> float:
-        have = self._passage_tokens(position)
+        have, passage_words = self._passage_tokens(position)
         tokens = terms.relevance_tokens or terms.folded_tokens
         words = [t for t in dict.fromkeys(tokens) if "_" not in t]
         pairs = [t for t in dict.fromkeys(tokens) if "_" in t]
@@ -97,7 +141,10 @@ class Relevance:
             return 0.0
         credit = self._credit(terms, have)
         unigram = self._share(words, have, credit)
-        return (unigram + (self._share(pairs, have, credit) if pairs else unigram)) / 2
+        share = (unigram + (self._share(pairs, have, credit) if pairs else unigram)) / 2
+        if self._scaling is None:
+            return share
+        return self._scaling.relevance(share, len(words), passage_words, sum(1 for t in pairs if t in have))
 
     def _credit(self, terms: QueryTerms, have: frozenset[str]) -> dict[str, float]:
         """A name's or synonym's words in the question count as found, in the share of them its added
@@ -134,10 +181,11 @@ class Relevance:
                 matched += weight * credit.get(t, 0.0)
         return matched / total if total else 0.0
 
-    def _passage_tokens(self, position: int) -> frozenset[str]:
+    def _passage_tokens(self, position: int) -> tuple[frozenset[str], int]:
         cached = self._token_cache.get(position)
         if cached is None:
-            cached = frozenset(vietnamese.search_tokens(self._passage_text(position), folded=True))
+            cached = (frozenset(vietnamese.search_tokens(self._passage_text(position), folded=True)),
+                      self._passage_words(position) if self._scaling is not None else 0)
             if len(self._token_cache) > 4096:  # a few KB each: keep it small
                 self._token_cache.clear()
             self._token_cache[position] = cached

@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.config import Config, RetrievalConfig
 from bot.models import Document, Match, Passage, Scores
-from bot.retrieval.query import QueryTerms, Relevance, analyse
+from bot.retrieval.query import QueryTerms, Relevance, Scaling, analyse
 from bot.retrieval.store import Store
 from bot.retrieval.understanding import QueryUnderstanding
 from bot.retrieval.version import (LEXICAL_DIRS, MODEL_DIR, IndexUnavailable, IndexVersion, Manifest,
@@ -114,7 +114,9 @@ class Retriever:
         self._settings = settings
         self._version = version or IndexVersion(Path("."), Manifest(version=""))
         self._size = len(parts.store.passages)
-        self._relevance = Relevance(self._token_idf, self._index_text)
+        scaling = Scaling(settings.relevance_question_words, settings.relevance_passage_words)
+        self._relevance = Relevance(self._token_idf, self._index_text, scaling,
+                                    lambda position: len(self._store.passages[position].text.split()))
         self._most_cited: list[str] | None = None
         self._domain = None  # bot.retrieval.domain.DomainCheck, made at the first check
 
