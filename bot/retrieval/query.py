@@ -27,8 +27,8 @@ class QueryTerms:
     # numbers a common name in the question means ("19 điều cấm" -> Quy định 37): they steer the ranking,
     # but the question does not name them (no document card, no way past the relevance checks)
     implied_keys: tuple[str, ...] = ()
-    # names and synonyms found: (the folded tokens of their words in the question, the folded tokens of
-    # each phrase they add): a passage with the added wording covers those words (Relevance)
+    # common names found: (the folded tokens of their words in the question, the folded tokens of each
+    # phrase they add): a passage with the name's wording covers those words (Relevance)
     alternatives: tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...] = ()
 
     @property
@@ -147,8 +147,9 @@ class Relevance:
         return self._scaling.relevance(share, len(words), passage_words, sum(1 for t in pairs if t in have))
 
     def _credit(self, terms: QueryTerms, have: frozenset[str]) -> dict[str, float]:
-        """A name's or synonym's words in the question count as found, in the share of them its added
-        wording has in the passage ("27 biểu hiện" <- "biểu hiện suy thoái về tư tưởng chính trị, …")."""
+        """A common name's words in the question count as found, in the share of its wording the passage
+        has ("27 biểu hiện" <- "biểu hiện suy thoái về tư tưởng chính trị, …"). Synonyms only steer the
+        ranking: "kết nạp … vào câu lạc bộ" is not about "vào Đảng"."""
         credit: dict[str, float] = {}
         for name, phrases in terms.alternatives:
             best = 0.0

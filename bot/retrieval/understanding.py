@@ -44,8 +44,8 @@ class Expansion:
     extra_terms: tuple[str, ...]  # phrases to search at a lower weight: names' full wording, synonyms
     changed: bool  # rewritten differs from the (normalized) original: worth showing "Hiểu câu hỏi là: …"
     replaced: tuple[tuple[str, str], ...] = field(default=())  # (as typed, full form), in order
-    # each name or synonym found: (its words in `rewritten`, the phrases it adds), for the relevance
-    # measure to credit a passage that has the added wording instead of the words typed
+    # each common name found: (its words in `rewritten`, the phrases it adds), for the relevance measure
+    # to credit a passage that has the name's wording instead of the words typed
     named: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
 
 
@@ -260,7 +260,7 @@ class QueryUnderstanding:
             # a synonym group adds its other members; a name or one-way synonym its `add` phrases
             added = [p for p in (e.add if e.add else e.keys) if not _contains(r_folded, p)]
             phrases.extend(added)
-            if added:
+            if added and e.kind == "name":  # a name means its wording; a synonym only suggests other words
                 named.append((rewritten[m.start:m.end], tuple(added)))
         for phrase in phrases:
             key = fold_lower(vietnamese.normalize(phrase))
