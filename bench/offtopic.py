@@ -29,11 +29,13 @@ Collections:
 right first documents on those collections (the worst one first) without rejecting fewer off-topic
 questions than the fixed threshold on --keep (ours, uit: the short questions the bot is asked, with
 hand-made off-topic sets) and at most --allow (0) fewer on the others, then checks it on the other
-collections given (held out).
+collections given (held out). --cross C asks every collection 150 questions of C as off-topic ones (long
+patient questions asked of an encyclopaedia: rejected by the fixed bar, less often by the scaled one).
 
     python bench/offtopic.py [--thresholds 0.25 0.3] [--collections ours uit devqa devnews]
     python bench/offtopic.py --thresholds 0.3 --collections ours uit devqa devnews health regulation wikiqa \
         --calibrate ours uit devqa devnews
+    python bench/offtopic.py --thresholds 0.3 --collections ours uit regulation wikiqa --cross health devnews
 """
 
 from __future__ import annotations
@@ -128,6 +130,13 @@ def _paired(name: str, rows: list[dict], offtopic: Path | None) -> Collection:
     if offtopic:
         questions += [EvalQuestion(q.id, q.text, [], "offtopic") for q in read_questions(offtopic)]
     return Collection(name, corpus, questions)
+
+
+def foreign(collection: Collection, n: int = 150) -> list[EvalQuestion]:
+    """`n` in-domain questions of a collection (seed 2), to ask another collection as off-topic ones."""
+    questions = [EvalQuestion(q.id, q.text, [], "offtopic") for q in collection.questions if q.relevant]
+    random.Random(2).shuffle(questions)
+    return questions[:n]
 
 
 def service_for(collection: Collection, folder: Path) -> AnswerService:
@@ -227,6 +236,8 @@ def main() -> int:
     ap.add_argument("--pack", type=Path, default=SHARED / "train")
     ap.add_argument("--offtopic", type=Path, default=DATA / "offtopic_wiki.jsonl",
                     help="off-topic questions for the external collections")
+    ap.add_argument("--cross", nargs="*", default=[],
+                    help="also ask each collection 150 questions of these collections, as off-topic")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     args = ap.parse_args()
     makers = {"ours": ours, "uit": lambda: uit(args.bench, args.offtopic),
@@ -241,11 +252,16 @@ def main() -> int:
     print(f"{'collection':11s} {'rule':7s} {'min_rel':>6s} {'answered':>18s} {'right first hidden':>18s}"
           f" {'off-topic rejected':>9s}")
     rows, results = [], {}
+    strangers = {k: foreign(makers[k]()) for k in args.cross}
     for key in dict.fromkeys(args.collections + args.calibrate):
         collection = makers[key]()
         with tempfile.TemporaryDirectory() as tmp:
-            results[key] = outcomes(service_for(collection, Path(tmp)), collection.questions)
-        rows += table(key, results[key], args.thresholds, scaled)
+            service = service_for(collection, Path(tmp))
+            results[key] = outcomes(service, collection.questions)
+            rows += table(key, results[key], args.thresholds, scaled)
+            for other, questions in strangers.items():
+                if other != key:
+                    rows += table(f"{key}<-{other}", outcomes(service, questions), args.thresholds, scaled)
     if args.calibrate:
         threshold = rc.min_relevance
         chosen = calibrate(results, args.calibrate, threshold, args.keep, args.allow)
