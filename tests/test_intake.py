@@ -35,3 +35,14 @@ def test_questions_and_document_numbers_are_still_searched(text):
 
 def test_a_greeting_followed_by_a_question_is_answered(service):
     assert service.answer("chào bot, chỉ thị 05 yêu cầu gì").found
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("QĐ 294", True), ("Quy định 294-QĐ/TW nói gì?", True), ("chi thi 05 la gi", True),
+    ("Kết luận 01 gồm những nội dung gì", True), ("Chỉ thị 05 yêu cầu gì?", False),
+    ("Quy định 294 về đảng viên dự bị", False), ("Điều 8 Điều lệ", False), ("xin chào", False),
+])
+def test_a_question_that_is_only_a_document_number(text, expected):
+    from bot.service.intake import only_document_number
+
+    assert only_document_number(text) is expected

@@ -210,3 +210,22 @@ def test_telegram_and_zalo_show_the_short_answer_links_and_status(svc):
     assert "Hướng dẫn thi hành: Quy định 294-QĐ/TW mục 3.2" in "\n".join(zalo_answer(lookup))
     old = svc.answer("Đảng viên bị bệnh nặng được xét tặng Huy hiệu Đảng sớm không?", top_k=5)
     assert "đã được thay thế bởi Hướng dẫn 06-HD/TW" in "\n".join(zalo_answer(old))
+
+
+# ---------------------------------------------------------------- a document asked for by its number only
+
+@pytest.mark.parametrize("text", ["QĐ 294", "Quy định 294-QĐ/TW nói gì?", "qd 294 la gi"])
+def test_a_bare_number_answers_with_the_document_from_its_beginning(svc, text):
+    answer = svc.answer(text, top_k=3)
+    assert answer.found and answer.document is not None and answer.document.documents
+    assert [h.doc_id for h in answer.hits] == [QD] * 3
+    ordinals = [int(h.passage_id.rsplit("#", 1)[1]) for h in answer.hits]
+    assert ordinals == [0, 1, 2]
+    more = svc.answer(text, top_k=3, offset=3)  # "thêm" reads on through the document
+    assert [int(h.passage_id.rsplit("#", 1)[1]) for h in more.hits] == [3, 4, 5] and more.has_more
+
+
+def test_a_number_with_something_to_look_for_is_still_searched(svc):
+    answer = svc.answer("Quy định 294 về đảng viên dự bị", top_k=3)
+    assert answer.found and answer.hits[0].doc_id == QD
+    assert int(answer.hits[0].passage_id.rsplit("#", 1)[1]) != 0

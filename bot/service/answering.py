@@ -17,7 +17,8 @@ from bot.documents.limits import Limits
 from bot.retrieval import filters
 from bot.retrieval.filters import DocFilter
 from bot.service import articles, crossrefs, intake, references, scope, shortanswer
-from bot.models import Answer, Document, DocumentCard, Failure, Hit, IndexInfo, IndexReport, Match, Passage, Reference
+from bot.models import (Answer, Document, DocumentCard, Failure, Hit, IndexInfo, IndexReport, Match, Passage,
+                        Reference, Scores)
 from bot.retrieval.build import build_index
 from bot.retrieval.search import QueryTerms, Retriever
 from bot.retrieval.version import FORMAT, IndexUnavailable
@@ -150,6 +151,8 @@ class AnswerService:
         if relevant and rc.domain_check and not terms.doc_keys and r.off_topic(terms, rc.domain_margin):
             relevant = []  # words typical of general text, not of this collection: off-topic
         relevant = self._reorder(r, terms, relevant)
+        if where is None and intake.only_document_number(text):
+            relevant = _from_the_beginning(r, terms) or relevant  # "QĐ 294": the document itself, in order
         page = relevant[offset: offset + top_k]
         answer.has_more = len(relevant) > offset + top_k
         if page:
@@ -318,6 +321,14 @@ class AnswerService:
 
     def _suggestions(self, r: Retriever) -> list[str]:
         return [describe_number(name) for name in r.most_cited(6)]
+
+
+def _from_the_beginning(r: Retriever, terms: QueryTerms) -> list[Match]:
+    """Every passage of the documents a question names by number only, in document order (documents in
+    force first); [] when the collection holds none of them."""
+    docs = {d.doc_id: d for key in terms.doc_keys for d in r.numbered(key)[1]}
+    ordered = sorted(docs.values(), key=lambda d: not references.in_force(d))
+    return [Match(p, d, Scores(fused=1.0, boosted=True)) for d in ordered for p in r.document_passages(d.doc_id)]
 
 
 def _cites(passage: Passage, key: str) -> bool:

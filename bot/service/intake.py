@@ -43,3 +43,22 @@ def classify(text: str) -> str:
 
 def _is_smalltalk(folded: str, words: list[str], heads: tuple[str, ...], vocabulary: frozenset[str]) -> bool:
     return any(re.match(rf"{re.escape(h)}\b", folded) for h in heads) and all(w in vocabulary for w in words)
+
+
+# what a question may add to a document's number and still ask for the document itself ("QĐ 294 nói gì?")
+_ABOUT_DOCUMENT = frozenset(
+    "noi gi la ve cua gom co nhung nhung cai the nao sao noi dung toan van tom tat chinh so hieu van ban "
+    "cho toi xem doc tra cuu tim hoi biet ve gi nao ay do nay kia ne vay a xin hay tai lieu".split())
+
+
+def only_document_number(text: str) -> bool:
+    """Whether a question is one or more document numbers and nothing to look for in them ("QĐ 294",
+    "Quy định 294-QĐ/TW nói gì?"): the answer is then the document itself, from its beginning."""
+    found = docnumbers.find_doc_numbers(text or "")
+    if not found:
+        return False
+    rest = text
+    for n in sorted(found, key=lambda n: -n.span[0]):
+        rest = rest[:n.span[0]] + " " + rest[n.span[1]:]
+    words = vietnamese.syllables(vietnamese.fold(rest))
+    return all(w in _ABOUT_DOCUMENT or not w.isalnum() for w in words)
