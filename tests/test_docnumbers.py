@@ -208,3 +208,19 @@ def test_asking_about_qdi_08_names_qdi_08_not_the_spelling_the_articles_use(serv
     answer = service.answer("Quy định 08-QĐi/TW")
     assert answer.document is not None
     assert answer.document.doc_number == "08-QĐi/TW"
+
+
+@pytest.mark.parametrize("text,key", [("Hướng dẫn 06", "hd-06"), ("HD 06 nói gì", "hd-06"), ("hd06", "hd-06"),
+                                      ("huong dan 06 ve the dang vien", "hd-06"), ("TB 12", "tb-12")])
+def test_loose_forms_a_question_may_use(text, key):
+    from bot.documents.docnumbers import loose_doc_numbers
+
+    assert key in [n.key for n in loose_doc_numbers(text)]
+    if " so " not in text:  # too weak for running text
+        assert key not in [n.key for n in dn.find_doc_numbers(text)]
+
+
+def test_loose_forms_still_skip_quantities():
+    from bot.documents.docnumbers import loose_doc_numbers
+
+    assert loose_doc_numbers("kế hoạch 5 năm") == [] and loose_doc_numbers("báo cáo 2 lần trong năm") == []

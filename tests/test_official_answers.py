@@ -229,3 +229,15 @@ def test_a_number_with_something_to_look_for_is_still_searched(svc):
     answer = svc.answer("Quy định 294 về đảng viên dự bị", top_k=3)
     assert answer.found and answer.hits[0].doc_id == QD
     assert int(answer.hits[0].passage_id.rsplit("#", 1)[1]) != 0
+
+
+@pytest.mark.parametrize("text", ["Hướng dẫn 06", "HD 06", "hd06 nói gì"])
+def test_a_weak_form_of_a_number_the_collection_holds_names_it(svc, text):
+    answer = svc.answer(text, top_k=2)
+    assert answer.document is not None and [r.doc_id for r in answer.document.documents] == [HD]
+    assert [h.doc_id for h in answer.hits] == [HD, HD] and answer.hits[0].passage_id.endswith("#0")
+
+
+def test_a_weak_form_the_collection_does_not_hold_is_just_words(svc):
+    answer = svc.answer("Hướng dẫn 3 bước phát thẻ đảng viên")
+    assert answer.document is None and answer.found

@@ -368,6 +368,36 @@ def _candidates(src: _Source) -> list[DocNumber]:
     return found
 
 
+# In a question, weaker forms may still name a document the collection holds: "Hướng dẫn 06" (a type that
+# needs "số" in running text), "HD 06", "hd06". Only kept when the collection has that document.
+_LOOSE_WORD_RE = re.compile(
+    r"(?<![a-z])(huong\s+dan|ke\s+hoach|thong\s+bao|bao\s+cao)\s*(\d{1,4})(?!\d)(?![-/.,]\d)"
+    + _NOT_A_QUANTITY + r"(?![a-z\d])",
+)
+_LOOSE_ABBREV_RE = re.compile(
+    r"(?<![a-z\d])(hd|kh|tb|bc)\s*[-.]?\s*(?:so\s*)?(\d{1,4})(?!\d)(?![-/.,]\d)" + _NOT_A_QUANTITY
+    + r"(?![a-z\d])",
+)
+
+
+def loose_doc_numbers(text: str) -> list[DocNumber]:
+    """Numbers a question may mean in forms too weak for running text ("Hướng dẫn 06", "HD 06"), which
+    find_doc_numbers leaves out; the caller keeps those the collection actually holds."""
+    folded, _origin = _fold_with_offsets(text)
+    lower = _lower_same_length(folded)
+    found: list[DocNumber] = []
+    for m in _LOOSE_WORD_RE.finditer(lower):
+        type_code = _TYPE_WORDS[re.sub(r"\s+", " ", m.group(1))]
+        doc = _make(m.group(2), type_code, "", m.span())
+        if doc:
+            found.append(doc)
+    for m in _LOOSE_ABBREV_RE.finditer(lower):
+        doc = _make(m.group(2), _code(m.group(1)), "", m.span(), code_written=True)
+        if doc:
+            found.append(doc)
+    return found
+
+
 def find_doc_numbers(text: str) -> list[DocNumber]:
     """Every document number in the text, in order of appearance, one per key (the first mention)."""
     folded, origin = _fold_with_offsets(text)

@@ -6,6 +6,7 @@ ready-made (benches swap one part for another). `Retriever.search(question)` ret
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from bot.config import Config, RetrievalConfig
+from bot.documents import docnumbers
 from bot.models import Document, Match, Passage, Scores
 from bot.retrieval.query import QueryTerms, Relevance, Scaling, analyse
 from bot.retrieval.store import Store
@@ -209,8 +211,12 @@ class Retriever:
     # -------------------------------------------------------------- search
 
     def terms(self, question: str) -> QueryTerms:
-        """The question as the index sees it: tokens, document numbers, understood shorthand."""
-        return analyse(question, self._parts.understanding)
+        """The question as the index sees it: tokens, document numbers, understood shorthand. Numbers in
+        forms too weak for running text ("Hướng dẫn 06", "HD 06") count when this collection holds them."""
+        terms = analyse(question, self._parts.understanding)
+        held = [n.key for n in docnumbers.loose_doc_numbers(question)
+                if n.key in self._store.doc_keys and n.key not in terms.doc_keys]
+        return dataclasses.replace(terms, doc_keys=terms.doc_keys + list(dict.fromkeys(held))) if held else terms
 
     def search(self, question: str | QueryTerms, *, limit: int = 10, max_per_document: int | None = None,
                lexical_weight: float | None = None, dense_weight: float | None = None,

@@ -31,8 +31,8 @@ def classify(text: str) -> str:
             return "thanks"
         if _is_smalltalk(folded, words, _GREETING_HEADS, _GREETING_WORDS):
             return "greeting"
-    if docnumbers.find_doc_numbers(text):
-        return ""
+    if docnumbers.find_doc_numbers(text) or docnumbers.loose_doc_numbers(text):
+        return ""  # "HD 06" may name a document the collection holds
     if all(w.isdigit() for w in words):
         return "too_short"
     letters = [w for w in words if not w.isdigit()]
@@ -54,7 +54,7 @@ _ABOUT_DOCUMENT = frozenset(
 def only_document_number(text: str) -> bool:
     """Whether a question is one or more document numbers and nothing to look for in them ("QĐ 294",
     "Quy định 294-QĐ/TW nói gì?"): the answer is then the document itself, from its beginning."""
-    found = docnumbers.find_doc_numbers(text or "")
+    found = docnumbers.find_doc_numbers(text or "") or docnumbers.loose_doc_numbers(text or "")
     if not found:
         return False
     rest = text
