@@ -224,3 +224,12 @@ def test_loose_forms_still_skip_quantities():
     from bot.documents.docnumbers import loose_doc_numbers
 
     assert loose_doc_numbers("kế hoạch 5 năm") == [] and loose_doc_numbers("báo cáo 2 lần trong năm") == []
+
+
+@pytest.mark.parametrize("text,key", [("qd 294 noi dung gi", "qd-294"), ("Kết luận 21 nội dung chính là gì?", "kl-21")])
+def test_asking_for_the_content_of_a_numbered_document_is_not_a_count(text, key):
+    assert [n.key for n in dn.find_doc_numbers(text)] == [key]
+
+
+def test_a_count_of_contents_after_a_number_is_still_a_count():
+    assert dn.find_doc_numbers("Kết luận 21 nội dung quan trọng") == []

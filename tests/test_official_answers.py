@@ -214,7 +214,7 @@ def test_telegram_and_zalo_show_the_short_answer_links_and_status(svc):
 
 # ---------------------------------------------------------------- a document asked for by its number only
 
-@pytest.mark.parametrize("text", ["QĐ 294", "Quy định 294-QĐ/TW nói gì?", "qd 294 la gi"])
+@pytest.mark.parametrize("text", ["QĐ 294", "Quy định 294-QĐ/TW nói gì?", "qd 294 la gi", "qd 294 noi dung gi"])
 def test_a_bare_number_answers_with_the_document_from_its_beginning(svc, text):
     answer = svc.answer(text, top_k=3)
     assert answer.found and answer.document is not None and answer.document.documents

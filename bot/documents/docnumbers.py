@@ -92,7 +92,7 @@ _CODE_TAIL = rf"\s*[-/]?\s*({_CODE_ALT})\s*[-/]\s*{_ISSUER}"
 # ("năm 2016", "ngày 15-5-2016").
 _COUNTING = (
     r"nam|thang|ngay|tuan|gio|lan|diem|dieu|khoan|muc|chuong|nguoi|luot|dong|trieu|ty|nghin|ngan|"
-    r"noi dung|nhiem vu|giai phap|van de|bieu hien|tap the|ca nhan|dang vien|to chuc|don vi|co so|"
+    r"noi dung(?!\s+(?:gi|chinh|co ban|cot loi))|nhiem vu|giai phap|van de|bieu hien|tap the|ca nhan|dang vien|to chuc|don vi|co so|"
     r"chi bo|mo hinh|dien hinh|chuyen de|nhom"
 )
 _NOT_A_QUANTITY = rf"(?!\s*(?:{_COUNTING})\b(?!\s*\d))(?!\s*%)"
