@@ -11,6 +11,8 @@ The benchmark is read from ../shared/bench beside the repository (research-only 
         # training pack's held-out dev.jsonl (news titles -> leads, and questions -> answers)
     python bench/embedding_variants.py --adapt [--adapt-pairs 20000 --adapt-epochs 3] [--pretrained DIR]
         # the corpus-built model before and after index-time adaptation (embedding.adapt), same collections
+    python bench/embedding_variants.py --adapt --dim 512 --saturation 2
+        # the same with 512 dimensions and BM25-saturated passage counts (embedding.passage_saturation)
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ DEFAULT_BENCH = SHARED / "bench" / "uit_viquad1"
 DEFAULT_PACK = SHARED / "train"
 DIM = 256
 LEXICAL_WEIGHT = 0.7
+SATURATION = 0.0  # embedding.passage_saturation of the builtin models in the --pretrained / --adapt tables
 
 
 @dataclass
@@ -354,8 +357,9 @@ def pretrained_table(benches: dict[str, Bench], pretrained: Path, shares: list[f
                     embedder = Embedder.load(EmbeddingConfig(model=str(source)), folder)
                 else:
                     build_builtin_model(bench.texts, folder, dim=DIM, seed=seed, pretrained=source,
-                                        pretrained_share=share)
-                    embedder = Embedder.load(EmbeddingConfig(model="builtin", dim=DIM), folder)
+                                        pretrained_share=share, saturation=SATURATION)
+                    embedder = Embedder.load(EmbeddingConfig(model="builtin", dim=DIM,
+                                                             passage_saturation=SATURATION), folder)
                 passages = embedder.encode_passages(bench.texts)
                 cosine = cosine_scores(passages, embedder.encode_queries(bench.queries))
                 dense = metrics(ranks(cosine, bench.relevant))
@@ -381,9 +385,11 @@ def adapt_table(benches: dict[str, Bench], settings, pretrained: Path | None, se
             for name, (source, adapt) in models.items():
                 folder = Path(tmp) / name.replace(" ", "_")
                 t0 = time.perf_counter()
-                build_builtin_model(bench.texts, folder, dim=DIM, seed=seed, pretrained=source, adapt=adapt)
+                build_builtin_model(bench.texts, folder, dim=DIM, seed=seed, pretrained=source, adapt=adapt,
+                                    saturation=SATURATION)
                 seconds = time.perf_counter() - t0
-                embedder = Embedder.load(EmbeddingConfig(model="builtin", dim=DIM), folder)
+                embedder = Embedder.load(EmbeddingConfig(model="builtin", dim=DIM, passage_saturation=SATURATION),
+                                         folder)
                 cosine = cosine_scores(embedder.encode_passages(bench.texts), embedder.encode_queries(bench.queries))
                 dense = metrics(ranks(cosine, bench.relevant))
                 fused = metrics(ranks(LEXICAL_WEIGHT * minmax(plain) + (1 - LEXICAL_WEIGHT) * cosine, bench.relevant))
@@ -392,6 +398,7 @@ def adapt_table(benches: dict[str, Bench], settings, pretrained: Path | None, se
 
 
 def main() -> None:
+    global DIM, SATURATION
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="folder of the UIT-ViQuAD benchmark")
     parser.add_argument("--seed", type=int, default=0)
@@ -406,7 +413,11 @@ def main() -> None:
     parser.add_argument("--adapt-epochs", type=int, default=3)
     parser.add_argument("--adapt-lr", type=float, default=0.05, help="relative to the token vectors' RMS")
     parser.add_argument("--adapt-batch", type=int, default=512)
+    parser.add_argument("--dim", type=int, default=DIM, help="builtin model dimension (--pretrained, --adapt)")
+    parser.add_argument("--saturation", type=float, default=0.0,
+                        help="embedding.passage_saturation k1 of the builtin models (--pretrained, --adapt)")
     args = parser.parse_args()
+    DIM, SATURATION = args.dim, args.saturation
     bench = load_bench(args.bench)
     if args.adapt:
         from bot.retrieval.adapt import AdaptSettings

@@ -82,6 +82,8 @@ def main() -> int:
                     help="embedding.adapt: train the builtin model on the collection's own pairs "
                          "(optionally at most PAIRS of them)")
     ap.add_argument("--adapt-epochs", type=int, help="embedding.adapt_epochs")
+    ap.add_argument("--dim", type=int, help="embedding.dim")
+    ap.add_argument("--saturation", type=float, help="embedding.passage_saturation")
     args = ap.parse_args()
     folder = Path(args.bench)
     if not (folder / "corpus.jsonl").exists():
@@ -94,6 +96,10 @@ def main() -> int:
             cfg.embedding.pretrained = str(Path(args.pretrained).resolve()) if args.pretrained else ""
         if args.share is not None:
             cfg.embedding.pretrained_share = args.share
+        if args.dim:
+            cfg.embedding.dim = args.dim
+        if args.saturation is not None:
+            cfg.embedding.passage_saturation = args.saturation
         if args.adapt is not None:
             cfg.embedding.adapt = True
             cfg.embedding.adapt_pairs = args.adapt if args.adapt > 0 else cfg.embedding.adapt_pairs

@@ -54,6 +54,9 @@ class EmbeddingConfig:
     adapt: bool = False
     adapt_pairs: int = 20_000
     adapt_epochs: int = 3
+    # static models only: a passage's token counts saturate like BM25's, (k1 + 1)·tf / (tf + k1), with this
+    # k1 before pooling; 0 = plain counts (questions are always encoded with plain counts)
+    passage_saturation: float = 0.0
 
     def settings(self) -> dict:
         """The settings that change the vectors: an index built with other settings is refused."""
@@ -62,6 +65,8 @@ class EmbeddingConfig:
             del settings["pretrained"], settings["pretrained_share"]
         if self.model != "builtin" or not self.adapt:
             del settings["adapt"], settings["adapt_pairs"], settings["adapt_epochs"]
+        if not self.passage_saturation:  # as before this key existed
+            del settings["passage_saturation"]
         return settings
 
 

@@ -54,6 +54,7 @@ class Pair:
     query: str
     positive: str
     source: str
+    negative: str = ""  # a hard negative (a passage BM25 ranks high for the query, not its positive)
 
 
 def read_pairs(path: Path, limit: int = 0) -> list[Pair]:
@@ -79,6 +80,33 @@ def lsa_vectors(tokenizer, pairs: list[Pair], dim: int, seed: int) -> np.ndarray
     weights, rank = word_vectors(counts, dim, seed, ignored=silent_tokens(tokenizer))
     log.info("LSA initialisation: %d passages, rank %d", len(passages), rank)
     return weights
+
+
+def mine_negatives(tokenizer, pairs: list[Pair], skip: int, seed: int) -> int:
+    """Give each pair a hard negative: among the pack's passages that BM25 (over the tokenizer's folded
+    syllables) ranks highest for the query, the `skip`-th one that is not its positive (0 = the best)."""
+    import bm25s
+
+    passages = list(dict.fromkeys(p.positive for p in pairs))
+    vocabulary = tokenizer.get_vocab()
+    silent = {t for t in vocabulary if not any(ch.isalnum() for ch in t)}
+
+    def tokens(texts: list[str]) -> list[list[str]]:
+        return [[t for t in e.tokens if t not in silent] for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    retriever.index(tokens(passages), show_progress=False)
+    queries = tokens([p.query for p in pairs])
+    found, _ = retriever.retrieve([q or ["[UNK]"] for q in queries], k=skip + 3, show_progress=False,
+                                  n_threads=1)
+    mined = 0
+    for pair, row in zip(pairs, found):
+        others = [passages[i] for i in row if passages[i] != pair.positive]
+        if len(others) > skip:
+            pair.negative = others[skip]
+            mined += 1
+    log.info("hard negatives: %d of %d pairs (BM25 over %d passages, skip %d)", mined, len(pairs), len(passages), skip)
+    return mined
 
 
 # --- measuring ---------------------------------------------------------------------------------------
@@ -126,10 +154,11 @@ def batches(pairs: list[Pair], size: int, rng: random.Random):
     seen: set[str] = set()
     for i in order:
         pair = pairs[i]
-        if pair.positive in seen or pair.query in seen:
+        texts = (pair.positive, pair.query, pair.negative) if pair.negative else (pair.positive, pair.query)
+        if any(t in seen for t in texts):
             continue  # dropped for this epoch only
         batch.append(pair)
-        seen.update((pair.positive, pair.query))
+        seen.update(texts)
         if len(batch) == size:
             yield batch
             batch, seen = [], set()
@@ -154,6 +183,8 @@ def train(model, pairs: list[Pair], args) -> list[float]:
         for epoch in range(args.epochs):
             for batch in batches(pairs, args.batch, rng):
                 features = [model.preprocess([p.query for p in batch]), model.preprocess([p.positive for p in batch])]
+                if args.hard_negatives and all(p.negative for p in batch):
+                    features.append(model.preprocess([p.negative for p in batch]))
                 loss = loss_fn(features, torch.zeros(len(batch)))
                 optimizer.zero_grad()
                 loss.backward()
@@ -214,6 +245,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--matryoshka", type=int, nargs="*", default=[], help="e.g. 256 128 64")
     ap.add_argument("--qa-repeat", type=int, default=1,
                     help="train on each question -> passage pair (not news) this many times per epoch")
+    ap.add_argument("--hard-negatives", action="store_true",
+                    help="add a BM25-mined hard negative to each pair (anchor, positive, negative)")
+    ap.add_argument("--negative-skip", type=int, default=0,
+                    help="take the n-th best non-positive BM25 passage as the hard negative (0 = the best)")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training pairs (trials)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -235,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     log.info("%d training pairs, %d dev pairs", len(pairs), len(dev))
     tokenizer = build_tokenizer(pairs, args.vocabulary, args.min_frequency)
     log.info("tokenizer: %d tokens", tokenizer.get_vocab_size())
+    if args.hard_negatives:
+        mine_negatives(tokenizer, pairs, args.negative_skip, args.seed)
+        pairs = [p for p in pairs if p.negative]
     if args.init == "lsa":
         weights = lsa_vectors(tokenizer, pairs, args.dim, args.seed)
     else:

@@ -455,3 +455,45 @@ def test_shipped_vietnamese_model_is_an_ordinary_folder_encoded_the_same_without
     np.testing.assert_allclose(ours.encode_queries(texts), library, atol=1e-5)
     a, b, c = ours.encode_queries(texts)
     assert a @ b > a @ c  # joining the Party at 18 is closer to the age question than gold prices
+
+
+def test_hard_negatives_are_other_passages_that_share_the_query_words(pretrained_dir, tmp_path):
+    import train_embedding  # on the path since the fixture ran
+
+    pack = pretrained_dir.parent / "pack"
+    pairs = train_embedding.read_pairs(pack / "pairs.jsonl")
+    tokenizer = train_embedding.build_tokenizer(pairs, 1000, 1)
+    assert train_embedding.mine_negatives(tokenizer, pairs, 0, 0) == len(pairs)
+    for pair in pairs:
+        assert pair.negative in PASSAGES and pair.negative != pair.positive
+    # "Chỉ thị 05 ..." -> its best other passage is the one about Kết luận 01, which cites Chỉ thị 05
+    assert pairs[DIRECTIVE_05].negative == PASSAGES[5]
+    out = tmp_path / "hard"
+    assert train_embedding.main(["--pack", str(pack), "--out", str(out), "--dim", "16", "--min-frequency", "1",
+                                 "--batch", "4", "--epochs", "1", "--hard-negatives", "--quiet"]) == 0
+    about = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert about["recipe"]["hard_negatives"] and about["training_pairs"] == len(pairs)
+
+
+def test_passage_saturation_weighs_a_repeated_word_less_and_leaves_questions_alone(tmp_path):
+    from conftest import write_config
+
+    from bot.config import load_config
+
+    path = tmp_path / "model"
+    vectors = build_builtin_model(PASSAGES, path, dim=32, seed=0, saturation=2.0)
+    plain = Embedder.load(EmbeddingConfig(dim=32), path)
+    saturated = Embedder.load(EmbeddingConfig(dim=32, passage_saturation=2.0), path)
+    np.testing.assert_allclose(vectors, saturated.encode_passages(PASSAGES), atol=1e-5)  # as the build gives them
+    question = ["quy định đảng viên không được làm"]
+    np.testing.assert_array_equal(saturated.encode_queries(question), plain.encode_queries(question))
+    # a passage saying "Quy định 37" ten times and "đạo đức" once: saturated, "đạo đức" counts for more
+    repeated = ["Quy định 37 " * 10 + "đạo đức"]
+    ethics = plain.encode_queries(["đạo đức"])[0]
+    assert saturated.encode_passages(repeated)[0] @ ethics > plain.encode_passages(repeated)[0] @ ethics
+    # absent or 0: old indexes stay valid; set: a different index
+    for name in "ab":
+        (tmp_path / name).mkdir()
+    assert "passage_saturation" not in load_config(write_config(tmp_path / "a")).embedding.settings()
+    changed = load_config(write_config(tmp_path / "b", embedding={"passage_saturation": 2.0}))
+    assert changed.embedding.settings()["passage_saturation"] == 2.0

@@ -419,7 +419,8 @@ def _prepare_model(job: _Job, plan: _Plan, texts: list[str]) -> Future | None:
         adapt = AdaptSettings(pairs=emb.adapt_pairs, epochs=emb.adapt_epochs)
         job.say(f"Adapting it to the collection: up to {emb.adapt_pairs} pairs, {emb.adapt_epochs} epochs")
     training = pool.submit(build_builtin_model, texts, job.out / MODEL_DIR, dim=emb.dim,
-                           pretrained=emb.pretrained or None, pretrained_share=emb.pretrained_share, adapt=adapt)
+                           pretrained=emb.pretrained or None, pretrained_share=emb.pretrained_share, adapt=adapt,
+                           saturation=emb.passage_saturation)
     pool.shutdown(wait=False)
     return training
 

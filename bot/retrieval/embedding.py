@@ -160,7 +160,8 @@ def word_vectors(
 
 def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: int = 0,
                         sample: int = TRAIN_SAMPLE, pretrained: Path | None = None,
-                        pretrained_share: float = PRETRAINED_SHARE, adapt=None) -> np.ndarray:
+                        pretrained_share: float = PRETRAINED_SHARE, adapt=None,
+                        saturation: float = 0.0) -> np.ndarray:
     """Build, offline and from `texts` alone, a sentence-transformers folder holding a StaticEmbedding.
 
     `SentenceTransformer(str(out_dir))` loads it like any other model. Its vectors always have `dim`
@@ -175,7 +176,8 @@ def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: i
     passages give (heading -> passage, sentence -> rest of its passage) before any joining; torch is
     needed for that, at index time only.
     Returns the L2-normalised vectors of all `texts`: the same values the saved model's encode gives
-    (a static model mean-pools token vectors, here counts @ weights), without loading it back.
+    (a static model mean-pools token vectors, here counts @ weights), without loading it back; with
+    `saturation` (embedding.passage_saturation) the counts saturate as in `StaticModel.encode`.
     """
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import StaticEmbedding
@@ -209,9 +211,11 @@ def build_builtin_model(texts: list[str], out_dir: Path, dim: int = 256, seed: i
     log.info("builtin embedding model: trained on %d of %d passages, %d tokens, rank %d of %d%s", len(training),
              len(texts), tokenizer.get_vocab_size(), rank, dim, " + pretrained" if base is not None else "")
     if training is texts and base is None:
+        if saturation > 0:
+            counts.data = (saturation + 1) * counts.data / (counts.data + saturation)
         return _unit_rows(np.asarray(counts @ weights, dtype=np.float32))
     del counts, training
-    return StaticModel(tokenizer, weights).encode(texts)
+    return StaticModel(tokenizer, weights).encode(texts, saturation)
 
 
 def _write_about(out_dir: Path, training: list[str], texts: list[str], tokenizer: Tokenizer, weights: np.ndarray,
@@ -337,10 +341,13 @@ class StaticModel:
         tokenizer.no_padding()  # as StaticEmbedding does
         return cls(tokenizer, np.ascontiguousarray(weights, dtype=np.float32))
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-length rows (zero for a text without tokens), float32."""
+    def encode(self, texts: list[str], saturation: float = 0.0) -> np.ndarray:
+        """Unit-length rows (zero for a text without tokens), float32.
+
+        `saturation` k1 > 0 weighs a token seen tf times in a text (k1 + 1)·tf / (tf + k1) times instead
+        of tf times, as BM25 does (passages: a word repeated ten times is not ten times the topic)."""
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if len(texts) <= SMALL_BATCH:  # questions: no sparse matrix, no scipy import
+        if len(texts) <= SMALL_BATCH and saturation <= 0:  # questions: no sparse matrix, no scipy import
             for row, encoding in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
                 if encoding.ids:
                     vectors[row] = self.weights[encoding.ids].mean(axis=0)
@@ -348,6 +355,8 @@ class StaticModel:
         for start in range(0, len(texts), ENCODE_BATCH):
             batch = list(texts[start:start + ENCODE_BATCH])
             counts = token_counts(self.tokenizer, batch)
+            if saturation > 0:
+                counts.data = (saturation + 1) * counts.data / (counts.data + saturation)
             sums = np.asarray(counts @ self.weights, dtype=np.float32)
             vectors[start:start + len(batch)] = _unit_rows(sums)  # the mean has the sum's direction
         return vectors
@@ -440,13 +449,14 @@ class Embedder:
         return self._encode(texts, self._cfg.query_prefix, show_progress=False)
 
     def encode_passages(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
-        return self._encode(texts, self._cfg.passage_prefix, show_progress=show_progress)
+        return self._encode(texts, self._cfg.passage_prefix, show_progress=show_progress,
+                            saturation=self._cfg.passage_saturation)
 
-    def _encode(self, texts: list[str], prefix: str, show_progress: bool) -> np.ndarray:
+    def _encode(self, texts: list[str], prefix: str, show_progress: bool, saturation: float = 0.0) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
         if self._static is not None:
-            return self._static.encode([prefix + t for t in texts] if prefix else list(texts))
+            return self._static.encode([prefix + t for t in texts] if prefix else list(texts), saturation)
         if self._cfg.segment_words:
             texts = segment_words(texts)
         vectors = self._model.encode(
