@@ -241,3 +241,9 @@ def test_a_weak_form_of_a_number_the_collection_holds_names_it(svc, text):
 def test_a_weak_form_the_collection_does_not_hold_is_just_words(svc):
     answer = svc.answer("Hướng dẫn 3 bước phát thẻ đảng viên")
     assert answer.document is None and answer.found
+
+
+@pytest.mark.parametrize("text", ["tuoi toi da ket nap dang", "Bao nhiêu tuổi thì được kết nạp vào Đảng?"])
+def test_age_asked_in_everyday_words_finds_the_age_rule(svc, text):
+    answer = svc.answer(text, top_k=2)
+    assert answer.found and any("60 tuổi" in h.text for h in answer.hits)
