@@ -109,7 +109,6 @@ def build_index(config: Config, *, progress: Progress | None = None, show_progre
         hashes = [_doc_hash(doc) for doc in loaded.documents]
         key = inputs_key(config, hashes, loaded.failures, lists, loaded.numbers)
         if not full and _unchanged(previous, key):  # no new version: the rollback points stay as they are
-            say(f"Nothing changed: index version {previous.name} stays current")
             return _unchanged_report(previous, loaded, time.perf_counter() - started)
         name = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         out = root / "versions" / f".building-{name}"
