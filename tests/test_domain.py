@@ -47,8 +47,16 @@ def services(tmp_path_factory):
     build_index(load_config(path))
     on = AnswerService(load_config(path), build_if_missing=False)
     cfg = load_config(path)
-    cfg.retrieval = dataclasses.replace(cfg.retrieval, domain_check=False)
+    cfg.retrieval = dataclasses.replace(cfg.retrieval, domain_check=False, domain_classifier=False)
     return on, AnswerService(cfg, build_if_missing=False)
+
+
+@pytest.fixture(scope="module")
+def no_classifier(services):
+    """The same index with the domain check on and the classifier's veto off."""
+    cfg = dataclasses.replace(services[0].config)
+    cfg.retrieval = dataclasses.replace(cfg.retrieval, domain_classifier=False)
+    return AnswerService(cfg, build_if_missing=False)
 
 
 @pytest.mark.parametrize("question", OFFTOPIC)

@@ -46,7 +46,8 @@ RETRAIN_SHARE = 0.2
 # the code that turns documents into a version: a change to any of it makes the next build a real one
 _HERE = Path(__file__).resolve().parent
 _BUILD_CODE = (_HERE / "build.py", _HERE / "version.py", _HERE / "store.py", _HERE / "lexical.py",
-               _HERE / "dense.py", _HERE / "embedding.py", _HERE / "adapt.py",
+               _HERE / "dense.py", _HERE / "embedding.py", _HERE / "adapt.py", _HERE / "classifier.py",
+               _HERE / "data" / "general_windows.json.gz",
                _HERE.parent / "documents" / "chunking.py",
                _HERE.parent / "documents" / "vietnamese.py", _HERE.parent / "documents" / "docnumbers.py",
                _HERE.parent / "documents" / "structure.py", _HERE.parent / "documents" / "status.py")
@@ -170,7 +171,7 @@ def inputs_key(config: Config, doc_hashes: list[str], failures: list, lists: Que
     h = hashlib.sha256()
     settings = [FORMAT, dataclasses.asdict(config.chunking), config.embedding.model, config.embedding.settings(),
                 dataclasses.asdict(config.faiss), lists.to_dict(), [dataclasses.asdict(f) for f in failures],
-                numbers or {}]
+                numbers or {}, config.retrieval.domain_classifier]
     h.update(json.dumps(settings, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8"))
     for path in sorted(_BUILD_CODE):
         h.update(path.read_bytes())
@@ -219,6 +220,8 @@ def _write_version(job: _Job, docs: list[Document], doc_hashes: list[str], failu
     finally:
         if training is not None:
             wait([training])  # never leave the thread writing into a folder being removed
+    if job.config.retrieval.domain_classifier:
+        _train_classifier(job, written.texts, [d.title for d in docs])
     vectors, embedded, dim = _vectors(job, plan, written.texts, training)
     written.texts.clear()
     from bot.retrieval.dense import DenseIndex
@@ -229,6 +232,20 @@ def _write_version(job: _Job, docs: list[Document], doc_hashes: list[str], failu
     n = len(written.hashes)
     return IndexReport(version=job.name, documents=n_docs, passages=n, embedded_passages=embedded,
                        reused_passages=n - embedded, rebuilt_reason=plan.reason), written.doc_hashes
+
+
+def _train_classifier(job: _Job, texts: list[str], titles: list[str]) -> None:
+    """The domain classifier of this collection (bot/retrieval/classifier.py), when it has one."""
+    from bot.retrieval import classifier
+    from bot.retrieval.lexical import LexicalIndex, bm25_idf
+
+    folded = LexicalIndex.load(str(job.out / LEXICAL_DIRS[1]))
+    n = len(texts)
+    model = classifier.fit(n, texts.__getitem__, titles, folded.document_frequency,
+                           lambda t: float(bm25_idf(max(1, n), folded.document_frequency(t))))
+    if model is not None:
+        job.say(f"Domain classifier trained (separation {model.separation:.2f})")
+        model.save(job.out / classifier.CLASSIFIER)
 
 
 def _seal(job: _Job, written: _Written, n_docs: int, dim: int, untrained: int, dense: dict,

@@ -121,6 +121,7 @@ class Retriever:
                                     lambda position: len(self._store.passages[position].text.split()))
         self._most_cited: list[str] | None = None
         self._domain = None  # bot.retrieval.domain.DomainCheck, made at the first check
+        self._classifier: object = False  # bot.retrieval.classifier.DomainClassifier | None, loaded at first use
 
     @classmethod
     def load(cls, version: IndexVersion | Path, config: Config, *, verify_files: bool = True) -> "Retriever":
@@ -207,6 +208,18 @@ class Retriever:
             self._domain = DomainCheck(self._parts.lexical_folded.document_frequency, self._size,
                                        self._token_idf, self._index_text)
         return self._domain.off_topic(terms.relevance_tokens or terms.folded_tokens, factor)
+
+    def classifier_logit(self, terms: QueryTerms) -> float | None:
+        """The index-time domain classifier's log-odds that the question is the collection's (None: the
+        version has no classifier, or the question no content word)."""
+        if self._classifier is False:
+            from bot.retrieval.classifier import CLASSIFIER, DomainClassifier
+
+            path = self._version.path(CLASSIFIER)
+            self._classifier = DomainClassifier.load(path) if path.is_file() else None
+        if self._classifier is None:
+            return None
+        return self._classifier.logit(terms.relevance_tokens or terms.folded_tokens)
 
     # -------------------------------------------------------------- search
 

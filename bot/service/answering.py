@@ -40,6 +40,17 @@ SENTENCE_WEIGHT = 0.5  # its weight against the fused score (scaled to the best 
 DOCUMENT_LIST_CACHE = 200_000  # references kept for the document list (about 0.5 KB each)
 
 
+def _classifier_says_general(r: Retriever, terms: QueryTerms, relevant: list[Match]) -> bool:
+    """The domain classifier's veto (bot/retrieval/classifier.py): only where no passage covers the question
+    well and no document number or name boosted one."""
+    from bot.retrieval.classifier import FLOOR, RELEVANCE
+
+    if any(m.scores.boosted for m in relevant) or max(m.scores.relevance for m in relevant) >= RELEVANCE:
+        return False
+    logit = r.classifier_logit(terms)
+    return logit is not None and logit < FLOOR
+
+
 class AnswerService:
     """Loads the current index version and answers questions; swaps versions without a restart."""
 
@@ -150,6 +161,8 @@ class AnswerService:
         relevant = [m for m in ranked if m.scores.boosted or m.scores.relevance >= rc.min_relevance]
         if relevant and rc.domain_check and not terms.doc_keys and r.off_topic(terms, rc.domain_margin):
             relevant = []  # words typical of general text, not of this collection: off-topic
+        if relevant and rc.domain_classifier and not terms.doc_keys and _classifier_says_general(r, terms, relevant):
+            relevant = []  # weakly covered and, to the collection's own classifier, general text
         relevant = self._reorder(r, terms, relevant)
         if where is None and intake.only_document_number(text):
             relevant = _from_the_beginning(r, terms) or relevant  # "QĐ 294": the document itself, in order
