@@ -92,7 +92,7 @@ class RetrievalConfig:
     max_question_chars: int = 1000
     domain_check: bool = True  # reject questions whose words are typical of general text, not of the collection
     domain_margin: float = 0.28  # ... when their specificity is under this share of the collection's own
-    domain_classifier: bool = True  # index time: train the domain classifier; questions it and the relevance doubt: off-topic
+    domain_classifier: bool = True  # index-time classifier of the collection's words: a veto on weak questions
 
 
 @dataclass
