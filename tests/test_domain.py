@@ -117,6 +117,21 @@ def test_the_floor_comes_from_the_collection_itself():
     assert check(special).off_topic(["a", "b"], 0.3) and not check(special).off_topic(["d"], 0.3)
 
 
+def test_the_build_measures_the_floor_once_and_serving_reads_it(services, tmp_path):
+    """The collection's median is written into the index version, equal to what a serving process
+    would measure itself; a version without the file (an older build) still measures it."""
+    r = services[0].retriever
+    stored = r.index_version.path(domain.MEDIAN_FILE)
+    assert stored.is_file()
+    fresh = domain.DomainCheck(r.parts.lexical_folded.document_frequency, r.size, r.token_idf, r._index_text)
+    loaded = domain.DomainCheck(lambda t: 0, 1, lambda t: 1.0, lambda i: "")
+    loaded.load_median(stored)
+    assert loaded.median() == pytest.approx(fresh.median()) and fresh.median() > 1
+    missing = domain.DomainCheck(r.parts.lexical_folded.document_frequency, r.size, r.token_idf, r._index_text)
+    missing.load_median(tmp_path / "none.json")
+    assert missing.median() == pytest.approx(fresh.median())
+
+
 def test_the_background_table_is_shipped_and_small():
     assert domain.BACKGROUND.stat().st_size < 400_000
     bg = domain.background()

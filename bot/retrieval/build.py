@@ -47,6 +47,7 @@ RETRAIN_SHARE = 0.2
 _HERE = Path(__file__).resolve().parent
 _BUILD_CODE = (_HERE / "build.py", _HERE / "version.py", _HERE / "store.py", _HERE / "lexical.py",
                _HERE / "dense.py", _HERE / "embedding.py", _HERE / "adapt.py", _HERE / "classifier.py",
+               _HERE / "domain.py",
                _HERE / "data" / "general_windows.json.gz",
                _HERE.parent / "documents" / "chunking.py",
                _HERE.parent / "documents" / "vietnamese.py", _HERE.parent / "documents" / "docnumbers.py",
@@ -222,6 +223,7 @@ def _write_version(job: _Job, docs: list[Document], doc_hashes: list[str], failu
             wait([training])  # never leave the thread writing into a folder being removed
     if job.config.retrieval.domain_classifier:
         _train_classifier(job, written.texts, [d.title for d in docs])
+    _domain_floor(job, written.texts)
     vectors, embedded, dim = _vectors(job, plan, written.texts, training)
     written.texts.clear()
     from bot.retrieval.dense import DenseIndex
@@ -246,6 +248,19 @@ def _train_classifier(job: _Job, texts: list[str], titles: list[str]) -> None:
     if model is not None:
         job.say(f"Domain classifier trained (separation {model.separation:.2f})")
         model.save(job.out / classifier.CLASSIFIER)
+
+
+def _domain_floor(job: _Job, texts: list[str]) -> None:
+    """The domain check's collection median (bot/retrieval/domain.py), measured once here rather than
+    in every serving process's first question."""
+    from bot.retrieval import domain
+    from bot.retrieval.lexical import LexicalIndex, bm25_idf
+
+    folded = LexicalIndex.load(str(job.out / LEXICAL_DIRS[1]))
+    n = len(texts)
+    check = domain.DomainCheck(folded.document_frequency, n,
+                               lambda t: float(bm25_idf(max(1, n), folded.document_frequency(t))), texts.__getitem__)
+    check.save_median(job.out / domain.MEDIAN_FILE)
 
 
 def _seal(job: _Job, written: _Written, n_docs: int, dim: int, untrained: int, dense: dict,

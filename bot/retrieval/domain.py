@@ -27,6 +27,7 @@ from typing import Callable
 from bot.documents import vietnamese
 
 BACKGROUND = Path(__file__).with_name("data") / "background.json.gz"
+MEDIAN_FILE = "domain_median.json"  # in an index version: the collection's median, measured by the build
 CLIP = 3.0  # a token's log-odds counts at most this much either way
 
 
@@ -136,6 +137,16 @@ class DomainCheck:
             values.sort()
             self._median = values[len(values) // 2] if values else 0.0
         return self._median
+
+    def save_median(self, path: Path) -> None:
+        path.write_text(json.dumps({"median": self.median()}), encoding="utf-8")
+
+    def load_median(self, path: Path) -> None:
+        """Use the median the build measured (an older version has none: it is measured at first use)."""
+        try:
+            self._median = float(json.loads(path.read_text(encoding="utf-8"))["median"])
+        except (OSError, ValueError, KeyError, TypeError):
+            self._median = None
 
     def off_topic(self, tokens: list[str] | tuple[str, ...], factor: float) -> bool:
         """Whether the question's words are too little typical of the collection (no evidence: False)."""

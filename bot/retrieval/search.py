@@ -203,10 +203,12 @@ class Retriever:
         """Whether the question's words are less typical of this collection (against general Vietnamese
         text) than `factor` times its own passages' words are (bot/retrieval/domain.py)."""
         if self._domain is None:
-            from bot.retrieval.domain import DomainCheck
+            from bot.retrieval.domain import MEDIAN_FILE, DomainCheck
 
             self._domain = DomainCheck(self._parts.lexical_folded.document_frequency, self._size,
                                        self._token_idf, self._index_text)
+            if self._version is not None:
+                self._domain.load_median(self._version.path(MEDIAN_FILE))
         return self._domain.off_topic(terms.relevance_tokens or terms.folded_tokens, factor)
 
     def classifier_logit(self, terms: QueryTerms) -> float | None:
