@@ -17,7 +17,6 @@ from bot.channels.zalo.webhook import SECRET_HEADER, WebhookServer
 from bot.config import ZaloConfig
 from bot.service.querylog import QueryLog
 from bot.service.state import StateStore
-from bot.service.state.gate import UpdateGate
 from fake_zalo import FakeZalo, text_update, wrapped
 
 TOKEN = "4242:fake-token"
@@ -28,12 +27,12 @@ HEADERS = {SECRET_HEADER: SECRET}
 class Worker:
     """One `serve zalo` webhook worker: its own bot, client, HTTP endpoint and connection to the shared store."""
 
-    def __init__(self, name: str, service, fake: FakeZalo, state_url: str):
+    def __init__(self, name: str, service, fake: FakeZalo, state_url: str, clock=None):
         config = dataclasses.replace(service.config, zalo=ZaloConfig(api_base_url=fake.base_url))
-        self.store = StateStore(state_url)
+        self.store = StateStore(state_url) if clock is None else StateStore(state_url, clock=clock)
         self.client = ZaloClient(TOKEN, fake.base_url, retries=0)
         self.bot = ZaloBot(service, self.client, config, QueryLog(self.store))
-        self.bot.gate = UpdateGate(self.store, "zalo", holder=name)
+        self.bot.share_state(self.store, holder=name)  # as app.run does
         self.server = WebhookServer("/zalo", SECRET, self.bot.process)
         self.url = f"http://127.0.0.1:{self.server.start('127.0.0.1', 0)}/zalo"
 

@@ -106,17 +106,14 @@ async def run(config: Config, token: str, secret: str = "", stop: asyncio.Event 
             from bot.service.answering import AnswerService  # loading the index is slow: only once the token works
 
             service = await asyncio.to_thread(AnswerService, config)
-        from bot.channels.followups import StoredSessions
         from bot.service.state import StateError, open_store
-        from bot.service.state.gate import UpdateGate
 
         try:
-            store = open_store(config)  # shared with other workers: query log and follow-ups
+            store = open_store(config)  # shared with other workers: query log, follow-ups, quizzes
         except StateError as exc:
             raise ZaloStartupError(str(exc)) from None
         querylog = QueryLog(store)
-        bot.sessions = StoredSessions(store, "zalo")
-        bot.gate = UpdateGate(store, "zalo")  # a message_id is answered once, by whichever worker claims it
+        bot.share_state(store)  # follow-ups, quiz series and exactly-once replies, whichever worker gets them
         bot.attach(service, querylog)
         watcher = asyncio.create_task(_watch_index(service, stop))
         log.info("Zalo bot %s started (%s)", bot.names[0] if bot.names else "", config.zalo.mode)

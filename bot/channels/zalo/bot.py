@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from bot import messages as msg
 from bot.channels import followups, text
-from bot.channels.followups import Session, Sessions
-from bot.channels.quizflow import QuizChats, is_share
+from bot.channels.followups import Session, Sessions, StoredSessions
+from bot.channels.quizflow import QuizChats, StoredQuizChats, is_share
 from bot.channels.zalo import render
 from bot.channels.zalo.client import ZaloApiError, ZaloClient, ZaloQuotaExceeded
 from bot.config import Config
@@ -104,6 +104,7 @@ class ZaloBot:
         self.admin: Admin | None = None
         self._seen = SeenIds()
         self.gate: UpdateGate | None = None  # set when a state store is shared (app.run): exactly-once
+        self.store = None  # the shared StateStore (share_state): follow-ups and quiz series live there
         self._tasks: set[asyncio.Task] = set()
         self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._commands: dict[str, Callable[[Chat, str], Awaitable[None]]] = {
@@ -119,6 +120,15 @@ class ZaloBot:
         """Serve answers from `service` (loaded once the token is known to work)."""
         self.service, self.querylog = service, querylog
         self.admin = Admin(service, self.config, querylog)
+
+    def share_state(self, store, holder: str | None = None) -> None:
+        """Keep the chat state in `store` (a StateStore shared by the workers): a follow-up or a quiz reply
+        is understood by whichever worker gets it, and each message_id is answered once (`holder`: this
+        worker's name in the update claims)."""
+        self.store = store
+        self.sessions = StoredSessions(store, CHANNEL)
+        self._quizzes = None
+        self.gate = UpdateGate(store, CHANNEL, holder=holder)
 
     async def start(self) -> dict:
         """Check the token with getMe; raises ZaloApiError (`.fatal` for 401)."""
@@ -365,7 +375,8 @@ class ZaloBot:
     @property
     def quizzes(self) -> QuizChats:
         if self._quizzes is None:
-            self._quizzes = QuizChats(QuizService(self.service))
+            quiz = QuizService(self.service)
+            self._quizzes = QuizChats(quiz) if self.store is None else StoredQuizChats(quiz, self.store, CHANNEL)
         return self._quizzes
 
     async def cmd_ontap(self, chat: Chat, arg: str) -> None:

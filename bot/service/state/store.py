@@ -187,6 +187,17 @@ class StateStore:
                 index_elements=["channel", "chat_key"],
                 set_={"expires_at": values["expires_at"], "payload": values["payload"]}))
 
+    def replace_session(self, channel: str, chat_id: str | int, expected: dict, payload: dict, ttl: float) -> bool:
+        """Write `payload` only if the session is still `expected` (as get_session returned it, unexpired):
+        False when another worker changed it in between."""
+        s = t.sessions.c
+        now = self.clock()
+        with self._tx() as c:
+            done = c.execute(t.sessions.update().where(
+                s.channel == channel, s.chat_key == self.anonymous(chat_id), s.payload == json.dumps(expected),
+                s.expires_at > now).values(payload=json.dumps(payload), expires_at=now + ttl))
+            return done.rowcount == 1
+
     def drop_session(self, channel: str, chat_id: str | int) -> None:
         s = t.sessions.c
         with self._tx() as c:
