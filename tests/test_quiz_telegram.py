@@ -105,26 +105,75 @@ def test_ontap_on_a_topic_no_clause_covers_says_so(bot):
     assert "giá vé máy bay Tết" in reply.params["text"] and not bot.fake.requests("sendPoll")
 
 
+def _noted(application, polls) -> None:
+    """Wait until the bot noted the polls' ids (once Telegram's reply to sendPoll reaches it)."""
+    from bot.channels.telegram.quiz import scores
+
+    deadline = time.monotonic() + 10
+    while not all(scores(application).knows(p.result["poll"]["id"]) for p in polls):
+        assert time.monotonic() < deadline, "the polls were not noted"
+        time.sleep(0.02)
+
+
+def _counted(application, chat_id: int, answers: int) -> None:
+    """Wait until `answers` answers in the chat are counted (poll answers get no reply)."""
+    from bot.channels.telegram.quiz import scores
+
+    deadline = time.monotonic() + 10
+    while sum(s.answered for s in scores(application).board(chat_id)) < answers:
+        assert time.monotonic() < deadline, "the poll answers were not counted"
+        time.sleep(0.02)
+
+
+def _answer_all(fake, polls) -> None:
+    """USER answers every poll right, TRAINER every poll wrong; one answer to a poll that is not ours."""
+    for poll in polls:
+        correct = poll.result["poll"]["correct_option_id"]
+        fake.poll_answer(poll.result["poll"]["id"], [correct], user=USER)
+        fake.poll_answer(poll.result["poll"]["id"], [(correct + 1) % 2], user=TRAINER)
+    fake.poll_answer("someone-elses-poll", [0], user=TRAINER)  # not ours: not counted
+
+
+def _ketqua_lines(bot) -> list[str]:
+    message = bot.ask("/ketqua", chat=GROUP)
+    return bot.replies(message)[0].params["text"].splitlines()[1:]
+
+
 def test_answers_to_the_polls_are_counted_for_ketqua(bot):
     message = bot.ask("/ontap 2 Điều lệ", chat=GROUP)
     polls = _polls(bot, message, count=2)
-    ids = {p.result["poll"]["id"] for p in polls}
-    deadline = time.monotonic() + 10  # the bot notes a poll's id once Telegram's reply reaches it
-    while not ids <= set(bot.application.bot_data.get("quiz_polls", {})):
-        assert time.monotonic() < deadline, "the polls were not noted"
-        time.sleep(0.02)
-    for poll in polls:
-        correct = poll.result["poll"]["correct_option_id"]
-        bot.fake.poll_answer(poll.result["poll"]["id"], [correct], user=USER)
-        bot.fake.poll_answer(poll.result["poll"]["id"], [(correct + 1) % 2], user=TRAINER)
-    bot.fake.poll_answer("someone-elses-poll", [0], user=TRAINER)  # not ours: not counted
-    deadline = time.monotonic() + 10  # the answers get no reply: wait until all four are counted
-    while sum(e[2] for e in bot.application.bot_data.get("quiz_scores", {}).get(GROUP["id"], {}).values()) < 4:
-        assert time.monotonic() < deadline, "the poll answers were not counted"
-        time.sleep(0.02)
-    scores = bot.ask("/ketqua", chat=GROUP)
-    text = bot.replies(scores)[0].params["text"]
-    assert text.splitlines()[1:] == [f"• {USER['first_name']}: 2/2", f"• {TRAINER['first_name']}: 0/2"]
+    _noted(bot.application, polls)
+    _answer_all(bot.fake, polls)
+    _counted(bot.application, GROUP["id"], 4)
+    assert _ketqua_lines(bot) == [f"• {USER['first_name']}: 2/2", f"• {TRAINER['first_name']}: 0/2"]
+
+
+def test_polls_posted_by_one_worker_are_counted_by_another_and_ketqua_shows_them_anywhere(quiz_service, tmp_path,
+                                                                                         state_url):
+    """Two applications (webhook workers) on one state database: the polls /ontap posts on the first are
+    answered on the second; /ketqua on either, and after both restarted, lists who answered them."""
+    from bot.service.state import StateStore
+
+    store_a, store_b = StateStore(state_url, salt="s"), StateStore(state_url, salt="s")
+    try:
+        with running(quiz_service, tmp_path, store_a) as a, running(quiz_service, tmp_path, store_b) as b:
+            message = a.ask("/ontap 2 Điều lệ", chat=GROUP)
+            polls = _polls(a, message, count=2)
+            _noted(a.application, polls)
+            _answer_all(b.fake, polls)  # Telegram sends the answers to whichever worker nginx picks
+            _counted(b.application, GROUP["id"], 4)
+            expected = [f"• {USER['first_name']}: 2/2", f"• {TRAINER['first_name']}: 0/2"]
+            assert _ketqua_lines(b) == expected
+            assert _ketqua_lines(a) == expected
+            other = a.ask("/ketqua", chat={"id": -100888, "type": "supergroup", "title": "Chi bộ khác"})
+            assert a.replies(other)[0].params["text"].startswith("Chưa có ai trả lời")
+        store_b.close()
+        store_b = StateStore(state_url, salt="s")
+        with running(quiz_service, tmp_path, store_b) as restarted:  # a new process, the same database
+            assert _ketqua_lines(restarted) == expected
+    finally:
+        store_a.close()
+        store_b.close()
 
 
 def test_ketqua_before_any_answer_says_so(bot):

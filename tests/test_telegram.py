@@ -182,13 +182,14 @@ class Harness:
 
 
 @contextlib.contextmanager
-def running(service: AnswerService, tmp_path: Path):
-    """The real Application, long polling the fake server from a thread of its own."""
+def running(service: AnswerService, tmp_path: Path, store=None):
+    """The real Application, long polling the fake server from a thread of its own; its state store is
+    `store` when given (a StateStore other applications share, left open), else tmp_path/querylog.sqlite."""
     with FakeTelegram() as fake:
         telegram = dataclasses.replace(service.config.telegram, api_base_url=fake.base_url,
                                        api_base_file_url=fake.base_file_url)
         config = dataclasses.replace(service.config, telegram=telegram)
-        querylog = QueryLog(tmp_path / "querylog.sqlite")
+        querylog = QueryLog(store if store is not None else tmp_path / "querylog.sqlite")
         application = build_application(config, service, fake.token, querylog)
         with in_thread(application, querylog, lambda app: app.run_polling(
                 poll_interval=0, timeout=1, stop_signals=None, close_loop=False)):

@@ -10,7 +10,6 @@ import logging
 import os
 import random
 import socket
-from collections import OrderedDict
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputPollOption, Poll, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, PollAnswerHandler
@@ -20,6 +19,7 @@ from bot.channels.quiztext import share_item
 from bot.channels.telegram import render
 from bot.channels.telegram.state import CHANNEL, deps
 from bot.service.quiz import QuizService, explanation, parse_count
+from bot.service.quizscores import QuizScores, StoredQuizScores
 from bot.service.quizschedule import EVERY_DAY, QuizSchedules, Schedule, ScheduleError, parse_schedule
 from bot.service.quizrules import QuizItem
 
@@ -27,9 +27,7 @@ log = logging.getLogger(__name__)
 
 _QUIZ_KEY = "quiz"
 _SCHEDULES_KEY = "quiz_schedules"
-_POLLS_KEY = "quiz_polls"  # poll id -> (chat id, correct option), for the scores of /ketqua
-_SCORES_KEY = "quiz_scores"  # chat id -> user id -> [name, right, answered]
-MAX_POLLS = 5000
+_SCORES_KEY = "quiz_scores"  # the polls posted and who answered them right, for /ketqua
 _REMOVE = ("xoá", "xóa", "xoa", "huỷ", "hủy", "huy")
 SYNC_SECONDS = 60.0
 _HOLDER = f"{socket.gethostname()}:{os.getpid()}"  # this worker, for claiming a run of a series
@@ -57,14 +55,24 @@ def quiz_service(context: ContextTypes.DEFAULT_TYPE) -> QuizService:
     return data[_QUIZ_KEY]
 
 
+def scores(application: Application) -> QuizScores:
+    """The polls posted and their answers: in the shared state store (every worker counts and shows the
+    same), in this process's memory only when the application has no store."""
+    data = application.bot_data
+    if _SCORES_KEY not in data:
+        store = getattr(getattr(data.get("deps"), "querylog", None), "store", None)
+        data[_SCORES_KEY] = QuizScores() if store is None else StoredQuizScores(store, CHANNEL)
+    return data[_SCORES_KEY]
+
+
 def keyboard(item: QuizItem) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
         InlineKeyboardButton(messages.TG_QUIZ_BUTTON_CLAUSE, callback_data=f"qclause:{item.item_id}"),
         InlineKeyboardButton(messages.TG_BUTTON_SHARE, callback_data=f"qshare:{item.item_id}")]])
 
 
-async def post_items(bot, chat_id: int, items: list[QuizItem], bot_data: dict | None = None) -> None:
-    """One native quiz poll per item, in order; their ids are kept (in `bot_data`) to count answers."""
+async def post_items(bot, chat_id: int, items: list[QuizItem], polls: QuizScores | None = None) -> None:
+    """One native quiz poll per item, in order; their ids are noted (in `polls`) to count answers."""
     for item in items:
         # plain text everywhere: the application's default HTML parse mode must not apply to clause text
         options = [InputPollOption(o, text_parse_mode=None) for o in item.options]
@@ -72,11 +80,8 @@ async def post_items(bot, chat_id: int, items: list[QuizItem], bot_data: dict | 
                                    correct_option_ids=[item.correct], explanation=explanation(item),
                                    explanation_parse_mode=None, question_parse_mode=None, is_anonymous=False,
                                    reply_markup=keyboard(item))
-        if bot_data is not None and sent.poll is not None:
-            polls = bot_data.setdefault(_POLLS_KEY, OrderedDict())
-            polls[sent.poll.id] = (chat_id, item.correct)
-            while len(polls) > MAX_POLLS:
-                polls.popitem(last=False)
+        if polls is not None and sent.poll is not None:
+            await asyncio.to_thread(polls.note_poll, sent.poll.id, chat_id, item.correct)
 
 
 async def ontap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -89,32 +94,25 @@ async def ontap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = messages.QUIZ_NO_TOPIC.format(topic=topic) if topic and quiz.pool().items else messages.QUIZ_NO_ITEMS
         await update.effective_message.reply_html(render.escape(text))
         return
-    await post_items(context.bot, update.effective_chat.id, items, context.application.bot_data)
+    await post_items(context.bot, update.effective_chat.id, items, scores(context.application))
 
 
 async def poll_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A member answered one of our quiz polls: count it for /ketqua (Telegram itself shows right/wrong)."""
     answer = update.poll_answer
-    data = context.application.bot_data
-    known = data.get(_POLLS_KEY, {}).get(answer.poll_id)
-    if known is None or answer.user is None or not answer.option_ids:
-        return
-    chat_id, correct = known
-    scores = data.setdefault(_SCORES_KEY, {}).setdefault(chat_id, {})
-    entry = scores.setdefault(answer.user.id, [answer.user.full_name, 0, 0])
-    entry[1] += int(answer.option_ids[0] == correct)
-    entry[2] += 1
+    if answer.user is None or not answer.option_ids:
+        return  # an anonymous answer, or a vote taken back: nothing to count
+    await asyncio.to_thread(scores(context.application).count, answer.poll_id, answer.user.id,
+                            answer.user.full_name, answer.option_ids[0])
 
 
 async def ketqua(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ketqua: who answered the chat's quiz polls and how many right, best first."""
-    scores = context.application.bot_data.get(_SCORES_KEY, {}).get(update.effective_chat.id, {})
-    if not scores:
+    board = await asyncio.to_thread(scores(context.application).board, update.effective_chat.id)
+    if not board:
         await update.effective_message.reply_html(render.escape(messages.QUIZ_NO_SCORES))
         return
-    ranked = sorted(scores.values(), key=lambda e: (-e[1], e[2], e[0]))
-    lines = [messages.QUIZ_SCORE_LINE.format(name=name, right=right, answered=answered)
-             for name, right, answered in ranked[:30]]
+    lines = [messages.QUIZ_SCORE_LINE.format(name=s.name, right=s.right, answered=s.answered) for s in board[:30]]
     await update.effective_message.reply_html(render.escape(messages.QUIZ_SCORES.format(lines="\n".join(lines))))
 
 
@@ -196,7 +194,7 @@ async def scheduled_series(context: ContextTypes.DEFAULT_TYPE) -> None:
     if not items:
         log.warning("telegram: quiz schedule %s drew no item (topic %r)", schedule.schedule_id, schedule.topic)
         return
-    await post_items(context.bot, int(schedule.chat_id), items, context.application.bot_data)
+    await post_items(context.bot, int(schedule.chat_id), items, scores(context.application))
 
 
 async def lichontap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

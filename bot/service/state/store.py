@@ -198,6 +198,31 @@ class StateStore:
                 s.expires_at > now).values(payload=json.dumps(payload), expires_at=now + ttl))
             return done.rowcount == 1
 
+    def change_session(self, channel: str, chat_id: str | int, change: Callable[[dict | None], dict],
+                       ttl: float) -> dict:
+        """Read, change and write one session in one transaction holding its row: `change` gets the
+        payload (None when there is none or it expired) and returns the new one, kept for `ttl` seconds.
+        Two workers changing the same session at once both count: the second waits for the first."""
+        s = t.sessions.c
+        key = self.anonymous(chat_id)
+        where = (s.channel == channel, s.chat_key == key)
+        now = self.clock()
+        with self._tx() as c:
+            c.execute(self._insert(t.sessions).values(channel=channel, chat_key=key, expires_at=now, payload="null")
+                      .on_conflict_do_nothing())
+            row = c.execute(sa.select(s.payload, s.expires_at).where(*where).with_for_update()).one()
+            payload = change(json.loads(row.payload) if row.expires_at > now else None)
+            c.execute(t.sessions.update().where(*where).values(payload=json.dumps(payload), expires_at=now + ttl))
+        return payload
+
+    def list_sessions(self, channel: str) -> list[dict]:
+        """The payloads of every unexpired session under `channel` (read only: their expiry stays)."""
+        s = t.sessions.c
+        with self._tx() as c:
+            rows = c.execute(sa.select(s.payload).where(s.channel == channel, s.expires_at > self.clock())
+                             .order_by(s.chat_key)).scalars().all()
+        return [json.loads(p) for p in rows]
+
     def drop_session(self, channel: str, chat_id: str | int) -> None:
         s = t.sessions.c
         with self._tx() as c:
