@@ -22,6 +22,13 @@ _ASKING_PAIRS = frozenset({"bao_lau", "bao_nhieu", "khi_nao", "the_nao", "nhu_th
                            "tai_sao", "la_gi", "lam_gi", "o_dau", "nao_thi", "thi_sao"})
 _ASKING_WORDS = frozenset({"gi", "ntn", "bn", "may", "nao"})
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})*\.?|[a-zđ]\)|[-–•+])\s+")
+# "bao lâu", "bao nhiêu", "mấy": the answer is an amount ("mười hai tháng", "đủ 18 tuổi", "3 tháng"), so among
+# sentences that cover the question, one holding an amount is preferred by QUANTITY_BONUS (folded text)
+_ASKING_AMOUNT_PAIRS = frozenset({"bao_lau", "bao_nhieu"})
+_ASKING_AMOUNT_WORDS = frozenset({"may", "bn"})
+_AMOUNT = re.compile(r"\b(?:\d+|mot|hai|ba|bon|tu|nam|sau|bay|tam|chin|muoi|muoi|tram|nua)\s+"
+                     r"(?:thang|nam|ngay|tuan|tuoi|gio|lan|nguoi|dang vien|phan tram)\b|\d\s*%")
+QUANTITY_BONUS = 0.15
 
 
 def sentences(text: str) -> list[str]:
@@ -40,6 +47,7 @@ def pick(terms: QueryTerms, hits: list[Hit], idf: Callable[[str], float], *, max
     words, pairs = _question_tokens(terms)
     if len(words) < 2:
         return None
+    amount = _asks_amount(terms)
     best: tuple[float, Hit, int, list[str]] | None = None
     for rank, hit in enumerate(hits[:max_hits]):
         parts = sentences(hit.text)
@@ -50,6 +58,8 @@ def pick(terms: QueryTerms, hits: list[Hit], idf: Callable[[str], float], *, max
             if matched < MIN_MATCHED or share < MIN_SHARE or (len(pairs) >= 3 and pair_share < MIN_PAIR_SHARE):
                 continue
             score = share * (1 - RANK_PENALTY * rank)
+            if amount and _AMOUNT.search(vietnamese.fold(sentence).lower()):
+                score += QUANTITY_BONUS
             if best is None or score > best[0]:
                 best = (score, hit, i, parts)
     if best is None:
@@ -72,6 +82,12 @@ def best_sentence(terms: QueryTerms, text: str, idf: Callable[[str], float]) -> 
         return 0.0
     return max((_coverage(s, words, pairs, idf)[0] for s in sentences(text) if len(s.split()) >= MIN_WORDS),
                default=0.0)
+
+
+def _asks_amount(terms: QueryTerms) -> bool:
+    """Whether the question asks how long or how many ("bao lâu", "bao nhiêu", "mấy")."""
+    tokens = set(terms.relevance_tokens or terms.folded_tokens)
+    return bool(tokens & _ASKING_AMOUNT_PAIRS or tokens & _ASKING_AMOUNT_WORDS)
 
 
 def _question_tokens(terms: QueryTerms) -> tuple[list[str], list[str]]:
