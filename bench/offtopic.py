@@ -61,6 +61,7 @@ from bot.retrieval.search import Retriever  # noqa: E402
 from bot.retrieval.version import index_text  # noqa: E402
 from bot.service.answering import AnswerService  # noqa: E402
 from bot.service.evaluation import EvalQuestion, read_questions  # noqa: E402
+from bench.uit_viquad import read_bench  # noqa: E402
 
 SHARED = next((p / "shared" for p in REPO.parents if (p / "shared" / "bench").is_dir()), REPO.parent / "shared")
 DATA = REPO / "tests" / "data"
@@ -96,13 +97,7 @@ def ours() -> Collection:
 
 
 def uit(folder: Path, offtopic: Path) -> Collection:
-    corpus = [json.loads(line) for line in open(folder / "corpus.jsonl", encoding="utf-8")]
-    queries = {q["id"]: q["text"] for q in map(json.loads, open(folder / "queries.jsonl", encoding="utf-8"))}
-    qrels: dict[str, list[str]] = {}
-    for line in open(folder / "qrels.tsv", encoding="utf-8"):
-        qid, cid = line.rstrip("\n").split("\t")[:2]
-        qrels.setdefault(qid, []).append(cid)
-    questions = [EvalQuestion(qid, text, qrels[qid], "uit") for qid, text in queries.items() if qid in qrels]
+    corpus, questions = read_bench(folder)  # the same reading as bench/uit_viquad.py
     questions += [EvalQuestion(q.id, q.text, [], "offtopic") for q in read_questions(offtopic)]
     return Collection("UIT-ViQuAD", corpus, questions)
 

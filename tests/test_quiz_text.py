@@ -37,10 +37,10 @@ def test_a_series_asks_one_question_at_a_time_and_answers_with_the_clause(servic
     quizzes = QuizChats(QuizService(service))
     first = quizzes.start("c1", "2 Điều lệ", seed=5)
     assert first.startswith("Câu 1/2. Theo Điều lệ Đảng Cộng sản Việt Nam, Điều ")
-    item = quizzes._chats["c1"].items[0]
+    item = quizzes._load("c1").items[0]
     right = quizzes.answer("c1", item.correct + 1)
     assert right.startswith(msg.QUIZ_RIGHT) and item.clause in right and "Câu 2/2." in right
-    second = quizzes._chats["c1"].items[1]
+    second = quizzes._load("c1").items[1]
     wrong = quizzes.answer("c1", (second.correct + 1) % len(second.options) + 1)
     assert wrong.startswith("❌ Chưa đúng. Đáp án: ") and second.options[second.correct] in wrong
     assert not quizzes.pending("c1") and quizzes.answer("c1", 1) == msg.QUIZ_NO_PENDING

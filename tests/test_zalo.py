@@ -190,6 +190,15 @@ def test_a_chat_session_expires_after_its_time_to_live():
     assert sessions.get("chat-1") is None
 
 
+def test_sessions_beyond_the_limit_drop_the_least_recently_used_chat():
+    sessions = followups.Sessions(ttl=60, max_size=2)
+    for chat in ("a", "b"):
+        sessions.put(chat, followups.Session(question=QUESTION, passage_ids=["a#0"]))
+    assert sessions.get("a") is not None  # "a" used last: "b" goes first
+    sessions.put("c", followups.Session(question=QUESTION, passage_ids=["a#0"]))
+    assert sessions.get("b") is None and sessions.get("a") is not None and sessions.get("c") is not None
+
+
 # ---------------------------------------------------------------------------- commands and events
 
 

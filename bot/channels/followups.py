@@ -10,6 +10,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from bot import messages
 from bot.models import Answer, UnitNav
@@ -19,6 +20,7 @@ NEWS = "tin-tuc"
 OFFICIAL_ONLY = DocFilter(exclude_types=(NEWS,))  # "Chỉ văn bản chính thức" / "chính thức"
 SESSION_SECONDS = 30 * 60
 MAX_SESSIONS = 10_000
+T = TypeVar("T")
 _CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
 
@@ -36,9 +38,39 @@ class Session:
     passage_ids: list[str]
     offset: int = 0
     has_more: bool = False
-    expires: float = 0.0
     unit: UnitNav | None = None  # the unit an article lookup showed ("trước", "sau", "toàn điều")
     official_only: bool = False  # the answer was restricted to official texts ("thêm" keeps that)
+
+
+class ExpiringChats(Generic[T]):
+    """Chat id -> a value, in this process's memory: forgotten `ttl` seconds after its last use, and the
+    least recently used beyond `max_size` chats (follow-up sessions, text-channel quizzes)."""
+
+    def __init__(self, ttl: float, max_size: int, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self.max_size = max_size
+        self.clock = clock
+        self._items: OrderedDict[str, tuple[float, T]] = OrderedDict()
+
+    def get(self, chat_id: str) -> T | None:
+        """The chat's value, its life extended by `ttl`; None when there is none or it expired."""
+        entry = self._items.get(chat_id)
+        if entry is None:
+            return None
+        if entry[0] <= self.clock():
+            del self._items[chat_id]
+            return None
+        self.put(chat_id, entry[1])
+        return entry[1]
+
+    def put(self, chat_id: str, value: T) -> None:
+        self._items[chat_id] = (self.clock() + self.ttl, value)
+        self._items.move_to_end(chat_id)
+        while len(self._items) > self.max_size:
+            self._items.popitem(last=False)
+
+    def drop(self, chat_id: str) -> None:
+        self._items.pop(chat_id, None)
 
 
 class Sessions:
@@ -47,30 +79,16 @@ class Sessions:
     def __init__(self, ttl: float = SESSION_SECONDS, max_size: int = MAX_SESSIONS,
                  clock: Callable[[], float] = time.monotonic):
         self.ttl = ttl
-        self.max_size = max_size
-        self.clock = clock
-        self._items: OrderedDict[str, Session] = OrderedDict()
+        self._items: ExpiringChats[Session] = ExpiringChats(ttl, max_size, clock)
 
     def get(self, chat_id: str) -> Session | None:
-        session = self._items.get(chat_id)
-        if session is None:
-            return None
-        if session.expires <= self.clock():
-            del self._items[chat_id]
-            return None
-        session.expires = self.clock() + self.ttl
-        self._items.move_to_end(chat_id)
-        return session
+        return self._items.get(chat_id)
 
     def put(self, chat_id: str, session: Session) -> None:
-        session.expires = self.clock() + self.ttl
-        self._items[chat_id] = session
-        self._items.move_to_end(chat_id)
-        while len(self._items) > self.max_size:
-            self._items.popitem(last=False)
+        self._items.put(chat_id, session)
 
     def drop(self, chat_id: str) -> None:
-        self._items.pop(chat_id, None)
+        self._items.drop(chat_id)
 
     def remember(self, chat_id: str, answer: Answer, *, official_only: bool = False) -> None:
         """After an answer: its passages become what "thêm" and the numbers refer to (and "trước" / "sau" /

@@ -9,11 +9,11 @@ import dataclasses
 import random
 import time
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot import messages
+from bot.channels.followups import ExpiringChats
 from bot.channels.quiztext import format_item, format_result, share_hit, share_item
 from bot.models import Answer
 from bot.service.quiz import QuizService, parse_count
@@ -34,7 +34,6 @@ class _Chat:
     items: list[QuizItem] = field(default_factory=list)  # the series; items[position] waits for a reply
     position: int = 0
     share: str = ""  # the card "chia sẻ" sends
-    expires: float = 0.0
     stored: dict | None = field(default=None, compare=False)  # the state as read from a store
 
     @property
@@ -49,27 +48,15 @@ class QuizChats:
     def __init__(self, quiz: QuizService, ttl: float = QUIZ_SECONDS, clock: Callable[[], float] = time.monotonic):
         self.quiz = quiz
         self.ttl = ttl
-        self.clock = clock
-        self._chats: OrderedDict[str, _Chat] = OrderedDict()
+        self._chats: ExpiringChats[_Chat] = ExpiringChats(ttl, MAX_CHATS, clock)
 
     def _load(self, chat_id: str) -> _Chat | None:
         """The chat's state, its life extended by `ttl`; None when there is none or it expired."""
-        chat = self._chats.get(chat_id)
-        if chat is not None and chat.expires <= self.clock():
-            del self._chats[chat_id]
-            return None
-        if chat is not None:
-            chat.expires = self.clock() + self.ttl
-            self._chats.move_to_end(chat_id)
-        return chat
+        return self._chats.get(chat_id)
 
     def _save(self, chat_id: str, chat: _Chat, swap: bool = False) -> bool:
         """Keep the chat's state; `swap`: only if nobody changed it since it was loaded (False if someone did)."""
-        chat.expires = self.clock() + self.ttl
-        self._chats[chat_id] = chat
-        self._chats.move_to_end(chat_id)
-        while len(self._chats) > MAX_CHATS:
-            self._chats.popitem(last=False)
+        self._chats.put(chat_id, chat)
         return True
 
     def start(self, chat_id: str, arg: str, seed: int | None = None) -> str:
